@@ -69,10 +69,14 @@ func lognormal(r *rand.Rand, median, sigma float64) float64 {
 	return median * math.Exp(sigma*r.NormFloat64())
 }
 
+// sessionID names a user's n-th generated session.
+func sessionID(userID int64, n int) string {
+	return strconv.FormatInt(userID, 10) + "-" + strconv.Itoa(n)
+}
+
 // session emits one visit: a login, then a geometric number of events (at most maxEvents when
 // positive) a few tens of seconds apart. It returns the time of the last event.
-func (p *plan) session(out *block, r *rand.Rand, userID int64, tm time.Time, n int, features []feature, maxEvents int) time.Time {
-	sid := strconv.FormatInt(userID, 10) + "-" + strconv.Itoa(n)
+func session(out *block, r *rand.Rand, userID int64, tm time.Time, sid string, features []feature, maxEvents int) time.Time {
 	out.add(tActivities, int64(0), userID, tm, ActivityLogin, nil, sid, int32(lognormal(r, 300, 0.4)))
 	weights := make([]float64, len(features))
 	for i, f := range features {

@@ -123,7 +123,7 @@ func (p *plan) beneficiary(out *block, b int) {
 // remembers the last login.
 func (p *plan) visit(out *block, l *life, tm time.Time, fs []feature, maxEvents int) {
 	l.sessions++
-	last := p.session(out, l.r, l.userID, tm, l.sessions, fs, maxEvents)
+	last := session(out, l.r, l.userID, tm, sessionID(l.userID, l.sessions), fs, maxEvents)
 	l.lastLogin = ptr(tm)
 	l.lastSeen = max(l.lastSeen, p.dayOf(last))
 }
@@ -144,7 +144,7 @@ func (p *plan) programme(out *block, l *life, firstBook float64) (end float64, o
 			return math.Inf(1), "", future // the next booking has not happened yet
 		}
 		bookedAt := p.at(booked).Truncate(time.Second)
-		scheduled := p.schedule(r, bookedAt)
+		scheduled := schedule(r, bookedAt)
 		ts := p.dayOf(scheduled)
 		lead := ts - booked
 		channel := l.apptChannel
@@ -213,7 +213,7 @@ func (p *plan) programme(out *block, l *life, firstBook float64) (end float64, o
 
 // schedule places an appointment after its booking: a lead time, then a weekday of that week by
 // the designed weekday weights and an hour by the hour profile; holidays push most bookings out.
-func (p *plan) schedule(r *rand.Rand, booked time.Time) time.Time {
+func schedule(r *rand.Rand, booked time.Time) time.Time {
 	lead := min(45, max(0.1, lognormal(r, 6, 0.8)))
 	target := booked.Add(time.Duration(lead * 86400 * float64(time.Second))).In(Location)
 	for holiday(target) && r.Float64() < 0.6 {

@@ -1,6 +1,7 @@
 package demo_test
 
 import (
+	"log/slog"
 	"math"
 	"sort"
 	"testing"
@@ -275,4 +276,32 @@ func containsParam(sql string) bool {
 		}
 	}
 	return false
+}
+
+func TestSimulatorMovesThePlatform(t *testing.T) {
+	d := testdb.Get(t)
+	before := scalar[int64](t, d, `select count(*) from bdc.user_activities`)
+	pastDue := scalar[int64](t, d, `select count(*) from bdc.appointments where status = 'scheduled' and scheduled_at < now()`)
+	if pastDue == 0 {
+		t.Fatal("the test seed should end in the past, leaving scheduled appointments now due")
+	}
+	sim := demo.NewSimulator(d.DB, demo.SimulatorConfig{SessionsPerMinute: 3, BookingsPerHour: 60, TicketsPerHour: 30}, slog.New(slog.DiscardHandler))
+	for range 3 {
+		if err := sim.Step(t.Context(), 10*time.Minute); err != nil {
+			t.Fatal(err)
+		}
+	}
+	recent := scalar[int64](t, d, `select count(*) from bdc.user_activities where occurred_at > now() - interval '1 minute'`)
+	if after := scalar[int64](t, d, `select count(*) from bdc.user_activities`); after <= before || recent == 0 {
+		t.Errorf("activities %d -> %d, %d in the last minute: the simulator should add live activity", before, after, recent)
+	}
+	if n := scalar[int64](t, d, `select count(*) from bdc.appointments where status = 'scheduled' and scheduled_at + make_interval(mins => duration_minutes) < now()`); n != 0 {
+		t.Errorf("%d appointments past their time are still scheduled", n)
+	}
+	if n := scalar[int64](t, d, `select count(*) from bdc.appointments where booked_at > now() - interval '1 minute' and scheduled_at > booked_at`); n == 0 {
+		t.Error("no live booking")
+	}
+	if n := scalar[int64](t, d, `select count(*) from bdc.support_tickets where opened_at > now() - interval '1 minute'`); n == 0 {
+		t.Error("no live ticket")
+	}
 }

@@ -155,7 +155,7 @@ func (p *plan) staffBlock(from, to int) *block {
 			saturday = 180
 		}
 		var lastLogin *time.Time
-		session := 0
+		sessions := 0
 		for day := max(0, p.trainerStart[s]); day < horizon; day++ {
 			date := p.dayStart(day)
 			minutes := weekday
@@ -177,8 +177,8 @@ func (p *plan) staffBlock(from, to int) *block {
 				if p.dayOf(tm) >= p.endT {
 					continue
 				}
-				session++
-				p.session(out, r, id, tm, session, trainerFeatures, 0)
+				sessions++
+				session(out, r, id, tm, sessionID(id, sessions), trainerFeatures, 0)
 				lastLogin = ptr(tm)
 			}
 		}
@@ -192,15 +192,15 @@ func (p *plan) admin(out *block, k int) {
 	id := p.adminUserID(k)
 	created := p.dayStart(-400 + r.IntN(30)).Add(9 * time.Hour)
 	var lastLogin *time.Time
-	session := 0
+	sessions := 0
 	for day := 0; float64(day) < p.endT; day++ {
 		date := p.dayStart(day)
 		if wd := date.Weekday(); wd == time.Saturday || wd == time.Sunday || r.Float64() > 0.5 {
 			continue
 		}
 		tm := date.Add(time.Duration(8*3600+r.IntN(9*3600)) * time.Second)
-		session++
-		p.session(out, r, id, tm, session, adminFeatures, 0)
+		sessions++
+		session(out, r, id, tm, sessionID(id, sessions), adminFeatures, 0)
 		lastLogin = ptr(tm)
 	}
 	out.add(tUsers, id, email("admin", id), "admin", created, lastLogin, true)
