@@ -181,3 +181,39 @@ func TestResolveURL(t *testing.T) {
 		t.Errorf("env ignored: %q", got)
 	}
 }
+
+// TestMigrateKeepsAPlatformsViews: a platform that maps its tables onto bdc with views keeps them;
+// the suite only adds bdc_analytics.
+func TestMigrateKeepsAPlatformsViews(t *testing.T) {
+	d, err := testdb.CreateEmpty(t.Context(), "views")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = d.Drop(context.Background()) })
+	_, err = d.DB.Pool.Exec(t.Context(), `
+		create schema app;
+		create table app.people (pk bigint primary key, mail text, kind text, joined timestamptz);
+		insert into app.people values (1, 'a@example.org', 'coach', now());
+		create schema bdc;
+		create view bdc.users as select pk as id, mail as email,
+			case kind when 'coach' then 'trainer' else 'beneficiary' end as role,
+			joined as created_at, null::timestamptz as last_login_at, true as is_active from app.people;`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := d.DB.Migrate(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	var kind, role string
+	if err := d.DB.Pool.QueryRow(t.Context(), `select c.relkind::text, u.role from pg_class c, bdc.users u
+		where c.oid = 'bdc.users'::regclass`).Scan(&kind, &role); err != nil {
+		t.Fatal(err)
+	}
+	if kind != "v" || role != "trainer" {
+		t.Errorf("bdc.users is %q with role %q, want the platform's view", kind, role)
+	}
+	var n int
+	if err := d.DB.Pool.QueryRow(t.Context(), `select count(*) from pg_namespace where nspname = 'bdc_analytics'`).Scan(&n); err != nil || n != 1 {
+		t.Errorf("bdc_analytics not created: %d %v", n, err)
+	}
+}

@@ -102,6 +102,24 @@ func GetScale(tb testing.TB, seed demo.Config) *Database {
 // Create makes a new database named after prefix, migrates it and, unless seed.Users is 0, seeds
 // it. The caller drops it with Drop (Get's database is dropped by Main).
 func Create(ctx context.Context, prefix string, seed demo.Config) (*Database, error) {
+	d, err := CreateEmpty(ctx, prefix)
+	if err != nil {
+		return nil, err
+	}
+	err = d.DB.Migrate(ctx)
+	if err == nil && seed.Users > 0 {
+		d.Seed = seed
+		_, err = demo.Seed(ctx, d.DB, seed, nil)
+	}
+	if err != nil {
+		_ = drop(context.WithoutCancel(ctx), d)
+		return nil, fmt.Errorf("couldn't prepare test database %s: %w", d.Name, err)
+	}
+	return d, nil
+}
+
+// CreateEmpty makes a new database named after prefix, neither migrated nor seeded.
+func CreateEmpty(ctx context.Context, prefix string) (*Database, error) {
 	admin, err := pgx.Connect(ctx, AdminURL())
 	if err != nil {
 		return nil, fmt.Errorf("couldn't reach PostgreSQL at %s: %w", store.AddrOf(AdminURL()), err)
@@ -115,17 +133,11 @@ func Create(ctx context.Context, prefix string, seed demo.Config) (*Database, er
 	if _, err := admin.Exec(ctx, "create database "+pgx.Identifier{name}.Sanitize()); err != nil {
 		return nil, fmt.Errorf("couldn't create test database %s: %w", name, err)
 	}
-	d := &Database{Name: name, URL: withDatabase(AdminURL(), name), Seed: seed}
+	d := &Database{Name: name, URL: withDatabase(AdminURL(), name)}
 	d.DB, err = store.Connect(ctx, store.Config{URL: d.URL, Application: "bdc-test"})
-	if err == nil {
-		err = d.DB.Migrate(ctx)
-	}
-	if err == nil && seed.Users > 0 {
-		_, err = demo.Seed(ctx, d.DB, seed, nil)
-	}
 	if err != nil {
 		_ = drop(context.WithoutCancel(ctx), d)
-		return nil, fmt.Errorf("couldn't prepare test database %s: %w", name, err)
+		return nil, fmt.Errorf("couldn't connect to test database %s: %w", name, err)
 	}
 	return d, nil
 }
