@@ -111,10 +111,8 @@ func (p *plan) beneficiary(out *block, b int) {
 	}
 	out.add(tBeneficiaryTruth, l.id, e, churn, converts)
 
-	isActive := true
-	if (status == "abandoned" || status == "prospect") && p.endT-l.lastSeen > 180 {
-		isActive = false // dormant accounts are deactivated after six months
-	}
+	// Dormant accounts are deactivated after six months.
+	isActive := !((status == "abandoned" || status == "prospect") && p.endT-l.lastSeen > 180)
 	out.add(tUsers, l.userID, email("user", l.userID), "beneficiary", created, l.lastLogin, isActive)
 	out.add(tBeneficiaries, l.id, l.userID, trainerID, status, l.channel, region, int32(birthYear), gender, created, completedAt)
 }

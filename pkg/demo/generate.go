@@ -19,7 +19,7 @@ const (
 )
 
 func newRand(seed, kind uint64, index int) *rand.Rand {
-	return rand.New(rand.NewPCG(seed, kind<<56|uint64(index)))
+	return rand.New(rand.NewPCG(seed, kind<<56|uint64(index))) //nolint:gosec // seeded synthetic data, not security
 }
 
 // bookingHorizonDays bounds how far ahead an appointment may be scheduled; trainer availability

@@ -78,7 +78,8 @@ func ensureDatabase(ctx context.Context, adminURL, name string) (string, error) 
 	if !exists {
 		_, err := conn.Exec(ctx, "create database "+pgx.Identifier{name}.Sanitize())
 		var pgErr *pgconn.PgError
-		if err != nil && !(errors.As(err, &pgErr) && pgErr.Code == "42P04") { // duplicate_database: created meanwhile
+		createdMeanwhile := errors.As(err, &pgErr) && pgErr.Code == "42P04" // duplicate_database
+		if err != nil && !createdMeanwhile {
 			return "", fmt.Errorf("couldn't create database %s: %w", name, err)
 		}
 	}
