@@ -11,14 +11,18 @@ LDFLAGS     := -X github.com/prometheus/common/version.Version=$(VERSION) \
 GOLANGCI    = $(shell scripts/tools.sh path golangci-lint)
 BENCH_USERS ?= 100000
 
-.PHONY: test postgres fmt-check vet lint unit build bench clean
+.PHONY: test postgres tools fmt-check vet lint unit build bench clean
 
 ## test: everything CI runs: PostgreSQL up, gofmt, go vet, golangci-lint, go test -race.
-test: postgres fmt-check vet lint unit
+test: postgres tools fmt-check vet lint unit
 
 ## postgres: start the local PostgreSQL if it is installed and down; fail clearly if none.
 postgres:
 	@scripts/ensure-postgres.sh
+
+## tools: the pinned and packaged tools tests run (golangci-lint, promtool), installed when missing.
+tools:
+	@scripts/tools.sh install
 
 fmt-check:
 	@unformatted=$$(gofmt -l $$(git ls-files --cached --others --exclude-standard '*.go')); \
@@ -31,7 +35,7 @@ vet:
 lint:
 	$(GOLANGCI) run ./...
 
-unit:
+unit: tools
 	$(GO) test -race -count=1 -timeout 25m ./...
 
 ## build: the binaries, with version information, into bin/.

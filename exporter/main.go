@@ -21,10 +21,14 @@ import (
 
 	"github.com/bdc-analytics/bdc/pkg/demo"
 	"github.com/bdc-analytics/bdc/pkg/exporter"
+	"github.com/bdc-analytics/bdc/pkg/kpi"
 	"github.com/bdc-analytics/bdc/pkg/store"
 )
 
 const application = "bdc-exporter"
+
+// schedule receives the interval and timeout flags of one KPI group.
+type schedule struct{ Interval, Timeout time.Duration }
 
 func main() {
 	app := kingpin.New(application, "Prometheus exporter of BDC Analytics: KPIs, real-time figures, model scores and forecasts from the platform's PostgreSQL.")
@@ -32,6 +36,19 @@ func main() {
 	app.HelpFlag.Short('h')
 	dbURL := app.Flag("database.url", "PostgreSQL URL of the platform database.").Envar(store.EnvURL).String()
 	metricsPath := app.Flag("web.telemetry-path", "Path under which to expose metrics.").Default("/metrics").String()
+	opts := exporter.Options{Schedules: exporter.Schedules{}}
+	schedules := map[kpi.Group]*schedule{}
+	app.Flag("config.file", "Custom metrics file (YAML); reloaded on SIGHUP and POST /-/reload.").StringVar(&opts.ConfigFile)
+	configCheck := app.Flag("config.check", "Validate --config.file and exit.").Bool()
+	app.Flag("collector.concurrency", "Queries running at once.").Default("4").IntVar(&opts.Concurrency)
+	app.Flag("collector.timezone", "Time zone of calendar days (today's appointments, utilization).").Default(kpi.DefaultTimeZone).StringVar(&opts.TimeZone)
+	for _, g := range []kpi.Group{kpi.RealTime, kpi.Business, kpi.Operational, kpi.Experience} {
+		def := exporter.DefaultSchedules[g]
+		sched := &schedule{}
+		app.Flag("collector."+string(g)+".interval", "Refresh interval of the "+string(g)+" KPIs.").Default(def.Interval.String()).DurationVar(&sched.Interval)
+		app.Flag("collector."+string(g)+".timeout", "Timeout of one "+string(g)+" KPI query.").Default(def.Timeout.String()).DurationVar(&sched.Timeout)
+		schedules[g] = sched
+	}
 	webFlags := kingpinflag.AddFlags(app, ":10091")
 	logCfg := &promslog.Config{}
 	promslogflag.AddFlags(app, logCfg)
@@ -49,13 +66,27 @@ func main() {
 
 	cmd := kingpin.MustParse(app.Parse(os.Args[1:]))
 	logger := promslog.New(logCfg)
+	for g, sched := range schedules {
+		opts.Schedules[g] = exporter.Schedule(*sched)
+	}
+	if *configCheck {
+		if opts.ConfigFile == "" {
+			app.Fatalf("--config.check needs --config.file")
+		}
+		cfg, err := exporter.LoadCustomConfig(opts.ConfigFile)
+		if err != nil {
+			app.Fatalf("%v", err)
+		}
+		fmt.Printf("%s: %d custom metrics, valid\n", opts.ConfigFile, len(cfg.Metrics))
+		return
+	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 
 	var err error
 	switch cmd {
 	case "serve":
-		err = serve(ctx, *dbURL, *metricsPath, webFlags, logger)
+		err = serve(ctx, *dbURL, opts, *metricsPath, webFlags, logger)
 	case "migrate":
 		err = migrate(ctx, *dbURL, logger)
 	case "seed":
@@ -66,7 +97,7 @@ func main() {
 	case "demo":
 		var cfg demo.Config
 		if cfg, err = demoCfg.config(); err == nil {
-			err = runDemo(ctx, *dbURL, *localURL, cfg, sim, *metricsPath, webFlags, logger)
+			err = runDemo(ctx, *dbURL, *localURL, cfg, sim, opts, *metricsPath, webFlags, logger)
 		}
 	}
 	if err != nil {
@@ -105,7 +136,7 @@ func (s *scale) config() (demo.Config, error) {
 	return cfg, nil
 }
 
-func serve(ctx context.Context, url, metricsPath string, flags *web.FlagConfig, logger *slog.Logger) error {
+func serve(ctx context.Context, url string, opts exporter.Options, metricsPath string, flags *web.FlagConfig, logger *slog.Logger) error {
 	if url == "" {
 		return store.ErrNoURL
 	}
@@ -115,18 +146,39 @@ func serve(ctx context.Context, url, metricsPath string, flags *web.FlagConfig, 
 		return err
 	}
 	defer db.Close()
-	return serveDB(ctx, db, metricsPath, flags, logger)
+	return serveDB(ctx, db, opts, metricsPath, flags, logger)
 }
 
-func serveDB(ctx context.Context, db *store.DB, metricsPath string, flags *web.FlagConfig, logger *slog.Logger) error {
-	exp := exporter.New(db, logger)
+func serveDB(ctx context.Context, db *store.DB, opts exporter.Options, metricsPath string, flags *web.FlagConfig, logger *slog.Logger) error {
+	exp, err := exporter.New(db, logger, opts)
+	if err != nil {
+		return err
+	}
 	handler, err := exp.Handler(metricsPath)
 	if err != nil {
 		return err
 	}
 	logger.Info("starting "+application, "version", version.Info(), "database", db.Addr())
 	go exp.Run(ctx)
+	go reloadOnHangup(ctx, exp, logger)
 	return exporter.Serve(ctx, handler, flags, logger)
+}
+
+// reloadOnHangup reloads the custom metrics on SIGHUP.
+func reloadOnHangup(ctx context.Context, exp *exporter.Exporter, logger *slog.Logger) {
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	defer signal.Stop(hup)
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-hup:
+			if err := exp.Reload(); err != nil {
+				logger.Error("reload failed, keeping the current metrics", "err", err)
+			}
+		}
+	}
 }
 
 func connect(ctx context.Context, url string) (*store.DB, error) {
@@ -173,7 +225,7 @@ func seed(ctx context.Context, url string, cfg demo.Config, logger *slog.Logger)
 	return nil
 }
 
-func runDemo(ctx context.Context, url, localURL string, cfg demo.Config, sim demo.SimulatorConfig, metricsPath string, flags *web.FlagConfig, logger *slog.Logger) error {
+func runDemo(ctx context.Context, url, localURL string, cfg demo.Config, sim demo.SimulatorConfig, opts exporter.Options, metricsPath string, flags *web.FlagConfig, logger *slog.Logger) error {
 	loc, err := demo.Locate(ctx, url, localURL, logger)
 	if err != nil {
 		return err
@@ -210,5 +262,5 @@ func runDemo(ctx context.Context, url, localURL string, cfg demo.Config, sim dem
 			logger.Error("simulator stopped", "err", err)
 		}
 	}()
-	return serveDB(ctx, db, metricsPath, flags, logger)
+	return serveDB(ctx, db, opts, metricsPath, flags, logger)
 }

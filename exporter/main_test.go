@@ -193,7 +193,7 @@ func TestDemoWithThrowawayCluster(t *testing.T) {
 		logs <- b.String()
 	}()
 
-	metrics := waitForMetrics(t, "http://"+addr+"/metrics", 3*time.Minute)
+	metrics := waitFor(t, "http://"+addr+"/metrics", "bdc_exporter_database_up 1", 3*time.Minute)
 	for _, want := range []string{"bdc_exporter_build_info{", "bdc_exporter_database_up 1", "go_goroutines", "process_cpu_seconds_total"} {
 		if !strings.Contains(metrics, want) {
 			t.Errorf("/metrics lacks %q", want)
@@ -238,7 +238,7 @@ func TestDemoOnGivenDatabase(t *testing.T) {
 		if err := cmd.Start(); err != nil {
 			t.Fatal(err)
 		}
-		waitForMetrics(t, "http://"+addr+"/metrics", 2*time.Minute)
+		waitFor(t, "http://"+addr+"/metrics", "bdc_exporter_database_up 1", 2*time.Minute)
 		resp, err := http.Get("http://" + addr + "/-/ready")
 		if err != nil || resp.StatusCode != http.StatusOK {
 			t.Errorf("/-/ready: %v %v", resp, err)
@@ -260,7 +260,61 @@ func TestDemoOnGivenDatabase(t *testing.T) {
 	}
 }
 
-func waitForMetrics(t *testing.T, url string, limit time.Duration) string {
+func TestConfigCheck(t *testing.T) {
+	dir := t.TempDir()
+	good := filepath.Join(dir, "good.yml")
+	bad := filepath.Join(dir, "bad.yml")
+	if err := os.WriteFile(good, []byte("metrics:\n  - name: bdc_custom_x\n    type: gauge\n    sql: select 1 as v\n    value: v\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(bad, []byte("metrics:\n  - name: bdc_custom_x\n    type: gauge\n    sql: select 1 as v\n    value: v\n    interval: 0.5s\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if out, err := run(t, 10*time.Second, nil, "--config.file", good, "--config.check"); err != nil || !strings.Contains(out, "1 custom metrics, valid") {
+		t.Errorf("check of a good file: %v\n%s", err, out)
+	}
+	out, err := run(t, 10*time.Second, nil, "--config.file", bad, "--config.check")
+	if err == nil || !strings.Contains(out, bad+":6: metrics[0].interval: must be at least 1s") {
+		t.Errorf("check of a bad file: %v\n%s", err, out)
+	}
+	// serve refuses to start on a bad file.
+	out, err = run(t, 10*time.Second, nil, "serve", "--config.file", bad, "--database.url", "postgres://postgres@127.0.0.1:5432/postgres", "--web.listen-address", "127.0.0.1:0")
+	if err == nil || !strings.Contains(out, "metrics[0].interval") {
+		t.Errorf("serve with a bad file: %v\n%s", err, out)
+	}
+}
+
+// TestReloadOnSIGHUP: the running binary picks up a changed custom metrics file on SIGHUP.
+func TestReloadOnSIGHUP(t *testing.T) {
+	d := testdb.Get(t)
+	cfg := filepath.Join(t.TempDir(), "custom.yml")
+	write := func(name string) {
+		content := fmt.Sprintf("metrics:\n  - name: %s\n    type: gauge\n    sql: select count(*) as n from bdc.users\n    value: n\n    interval: 1s\n", name)
+		if err := os.WriteFile(cfg, []byte(content), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	write("bdc_custom_first")
+	addr := fmt.Sprintf("127.0.0.1:%d", freePort(t))
+	cmd := exec.CommandContext(t.Context(), binary, "serve", "--database.url", d.URL, "--config.file", cfg, "--web.listen-address", addr)
+	cmd.Stdout, cmd.Stderr = io.Discard, io.Discard
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = cmd.Process.Signal(syscall.SIGINT); _ = cmd.Wait() }()
+	waitFor(t, "http://"+addr+"/metrics", "bdc_custom_first ", time.Minute)
+	write("bdc_custom_second")
+	if err := cmd.Process.Signal(syscall.SIGHUP); err != nil {
+		t.Fatal(err)
+	}
+	body := waitFor(t, "http://"+addr+"/metrics", "bdc_custom_second ", time.Minute)
+	if strings.Contains(body, "bdc_custom_first ") {
+		t.Error("the metric removed from the file is still served after SIGHUP")
+	}
+}
+
+// waitFor polls url until its body contains want, for at most limit.
+func waitFor(t *testing.T, url, want string, limit time.Duration) string {
 	t.Helper()
 	deadline := time.Now().Add(limit)
 	for time.Now().Before(deadline) {
@@ -268,12 +322,12 @@ func waitForMetrics(t *testing.T, url string, limit time.Duration) string {
 		if err == nil {
 			body, _ := io.ReadAll(resp.Body)
 			resp.Body.Close()
-			if resp.StatusCode == http.StatusOK && strings.Contains(string(body), "bdc_exporter_database_up 1") {
+			if strings.Contains(string(body), want) {
 				return string(body)
 			}
 		}
-		time.Sleep(200 * time.Millisecond)
+		time.Sleep(100 * time.Millisecond)
 	}
-	t.Fatalf("%s did not serve bdc_exporter_database_up 1 within %v", url, limit)
+	t.Fatalf("%s did not serve %q within %v", url, want, limit)
 	return ""
 }

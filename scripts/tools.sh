@@ -50,14 +50,51 @@ ensure() {
 	echo "$bindir/$tool"
 }
 
+# Tools from Debian's packages: TOOL PACKAGE. Prometheus' own binaries are not on the Go module
+# proxy in a form that builds quickly (promtool takes minutes, alertmanager does not build at
+# all), so the machine's package manager provides them.
+apt_package_for() {
+	case "$1" in
+	promtool | prometheus) echo prometheus ;;
+	amtool) echo prometheus-alertmanager ;;
+	alertmanager) echo prometheus-alertmanager ;;
+	pdftotext | pdftoppm) echo poppler-utils ;;
+	*) return 1 ;;
+	esac
+}
+
+# ensure_apt TOOL installs TOOL's Debian package when TOOL is missing, then prints its path.
+ensure_apt() {
+	local tool="$1" pkg bin
+	pkg="$(apt_package_for "$tool")"
+	bin="$tool"
+	[[ "$tool" == alertmanager ]] && bin=prometheus-alertmanager
+	if ! command -v "$bin" >/dev/null 2>&1; then
+		if [[ $(id -u) -ne 0 ]] || ! command -v apt-get >/dev/null 2>&1; then
+			echo "tools.sh: $tool is missing: install the Debian/Ubuntu package $pkg (apt-get install $pkg) or put $tool on PATH" >&2
+			return 1
+		fi
+		echo "tools.sh: installing $pkg for $tool" >&2
+		# A failed update (a stale mirror) still leaves the cached lists usable.
+		apt-get update -qq >&2 || true
+		DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$pkg" >&2
+	fi
+	command -v "$bin"
+}
+
 cmd="${1:-install}"
 case "$cmd" in
 install)
 	ensure golangci-lint >/dev/null
+	ensure_apt promtool >/dev/null
 	;;
 path)
 	[[ $# -eq 2 ]] || { echo "usage: $0 path TOOL" >&2; exit 2; }
-	ensure "$2"
+	if apt_package_for "$2" >/dev/null; then
+		ensure_apt "$2"
+	else
+		ensure "$2"
+	fi
 	;;
 *)
 	echo "usage: $0 [install | path TOOL]" >&2

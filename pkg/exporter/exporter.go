@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -19,6 +20,7 @@ import (
 	"github.com/prometheus/common/version"
 	"github.com/prometheus/exporter-toolkit/web"
 
+	"github.com/bdc-analytics/bdc/pkg/kpi"
 	"github.com/bdc-analytics/bdc/pkg/store"
 )
 
@@ -28,20 +30,71 @@ const Name = "bdc_exporter"
 // DefaultProbeInterval is how often the database is pinged for bdc_exporter_database_up.
 const DefaultProbeInterval = 15 * time.Second
 
+// Options configure an exporter; the zero value serves the built-in KPIs on DESIGN.md §3's
+// schedules.
+type Options struct {
+	// Schedules of the KPI groups; missing groups take DefaultSchedules.
+	Schedules Schedules
+	// TimeZone of calendar days ("today"); empty means the platform's, Europe/Paris.
+	TimeZone string
+	// Concurrency bounds the queries running at once (default 4).
+	Concurrency int
+	// ConfigFile is the custom metrics file (--config.file); empty for none.
+	ConfigFile string
+	// ProbeInterval is how often the database is pinged (default DefaultProbeInterval).
+	ProbeInterval time.Duration
+	// Now is the clock KPIs are evaluated at; nil means time.Now. Tests fix it to compare the
+	// scrape with a reference computed at the same instant.
+	Now func() time.Time
+}
+
 // Exporter owns the registry and the background work that fills it.
 type Exporter struct {
 	db            *store.DB
 	logger        *slog.Logger
+	opts          Options
 	registry      *prometheus.Registry
+	engine        *Engine
 	probeInterval time.Duration
 	up            atomic.Bool // the last ping succeeded
 	reached       atomic.Bool // a ping has succeeded once
+
+	reloadMu sync.Mutex
+	running  bool
+	custom   []string // names of the custom metrics in force
 }
 
-// New builds an exporter reading from db.
-func New(db *store.DB, logger *slog.Logger) *Exporter {
-	e := &Exporter{db: db, logger: logger, registry: prometheus.NewRegistry(), probeInterval: DefaultProbeInterval}
-	e.registry.MustRegister(
+// New builds an exporter reading from db. It reads and validates the custom metrics file, if
+// any, so a bad file stops the exporter before it serves anything.
+func New(db *store.DB, logger *slog.Logger, opts Options) (*Exporter, error) {
+	if opts.Concurrency <= 0 {
+		opts.Concurrency = 4
+	}
+	if opts.TimeZone == "" {
+		opts.TimeZone = kpi.DefaultTimeZone
+	}
+	schedules := Schedules{}
+	for g, s := range DefaultSchedules {
+		schedules[g] = s
+	}
+	for g, s := range opts.Schedules {
+		schedules[g] = s
+	}
+	opts.Schedules = schedules
+	e := &Exporter{db: db, logger: logger, opts: opts, registry: prometheus.NewRegistry(), probeInterval: DefaultProbeInterval,
+		engine: NewEngine(db, opts.Concurrency, logger)}
+	if opts.Now != nil {
+		e.engine.now = opts.Now
+	}
+	if opts.ProbeInterval > 0 {
+		e.probeInterval = opts.ProbeInterval
+	}
+	if opts.ConfigFile != "" {
+		if _, err := LoadCustomConfig(opts.ConfigFile); err != nil {
+			return nil, err
+		}
+	}
+	e.registry.MustRegister(e.engine,
 		versioncollector.NewCollector(Name),
 		collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
@@ -55,14 +108,22 @@ func New(db *store.DB, logger *slog.Logger) *Exporter {
 			return 0
 		}),
 	)
-	return e
+	return e, nil
 }
 
 // Registry is where collectors of the exporter register.
 func (e *Exporter) Registry() *prometheus.Registry { return e.registry }
 
-// Run probes the database until ctx ends.
+// Run refreshes the metrics and probes the database until ctx ends.
 func (e *Exporter) Run(ctx context.Context) {
+	e.engine.Start(ctx, KPISources(e.opts.Schedules, e.opts.TimeZone))
+	e.reloadMu.Lock()
+	e.running = true
+	e.reloadMu.Unlock()
+	if err := e.Reload(); err != nil {
+		e.logger.Error("couldn't load custom metrics", "err", err)
+	}
+	defer e.engine.Wait()
 	t := time.NewTicker(e.probeInterval)
 	defer t.Stop()
 	for {
@@ -89,6 +150,35 @@ func (e *Exporter) probe(ctx context.Context) {
 	}
 }
 
+// Reload reads the custom metrics file again and swaps the custom metrics: unchanged ones keep
+// their values and schedules, a bad file changes nothing.
+func (e *Exporter) Reload() error {
+	if e.opts.ConfigFile == "" {
+		return nil
+	}
+	cfg, err := LoadCustomConfig(e.opts.ConfigFile)
+	if err != nil {
+		return err
+	}
+	sources := CustomSources(cfg)
+	names := make([]string, len(sources))
+	for i, s := range sources {
+		names[i] = s.Name()
+	}
+	e.reloadMu.Lock()
+	defer e.reloadMu.Unlock()
+	if !e.running {
+		return errors.New("the exporter is starting: try again")
+	}
+	e.engine.Replace(e.custom, sources)
+	e.custom = names
+	e.logger.Info("custom metrics loaded", "file", e.opts.ConfigFile, "metrics", len(sources))
+	return nil
+}
+
+// Ready reports whether the database was reached and every query refreshed once.
+func (e *Exporter) Ready() bool { return e.reached.Load() && e.engine.Ready() }
+
 // Handler serves the exporter's endpoints; metricsPath is usually /metrics.
 func (e *Exporter) Handler(metricsPath string) (http.Handler, error) {
 	mux := http.NewServeMux()
@@ -98,11 +188,25 @@ func (e *Exporter) Handler(metricsPath string) (http.Handler, error) {
 		fmt.Fprintln(w, "Healthy")
 	})
 	mux.HandleFunc("/-/ready", func(w http.ResponseWriter, _ *http.Request) {
-		if !e.reached.Load() {
+		switch {
+		case !e.reached.Load():
 			http.Error(w, "Not ready: PostgreSQL has not been reached yet", http.StatusServiceUnavailable)
+		case !e.engine.Ready():
+			http.Error(w, "Not ready: the first refresh of the metrics is not done", http.StatusServiceUnavailable)
+		default:
+			fmt.Fprintln(w, "Ready")
+		}
+	})
+	mux.HandleFunc("/-/reload", func(w http.ResponseWriter, r *http.Request) {
+		if r.Method != http.MethodPost && r.Method != http.MethodPut {
+			http.Error(w, "use POST to reload", http.StatusMethodNotAllowed)
 			return
 		}
-		fmt.Fprintln(w, "Ready")
+		if err := e.Reload(); err != nil {
+			http.Error(w, "reload failed, keeping the current metrics: "+err.Error(), http.StatusBadRequest)
+			return
+		}
+		fmt.Fprintln(w, "Reloaded")
 	})
 	if metricsPath != "/" {
 		landing, err := web.NewLandingPage(web.LandingConfig{

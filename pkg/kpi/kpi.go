@@ -174,7 +174,7 @@ func (d *Definition) Run(ctx context.Context, tx pgx.Tx, p Params) ([]Sample, er
 		if err != nil {
 			return nil, fmt.Errorf("couldn't read %s: %w", d.Name, err)
 		}
-		s, err := d.sample(vals)
+		s, err := d.ParseRow(vals)
 		if err != nil {
 			return nil, fmt.Errorf("couldn't read %s: %w", d.Name, err)
 		}
@@ -189,8 +189,9 @@ func (d *Definition) Run(ctx context.Context, tx pgx.Tx, p Params) ([]Sample, er
 	return out, nil
 }
 
-// sample converts one result row.
-func (d *Definition) sample(vals []any) (Sample, error) {
+// ParseRow converts one result row of Query: the label columns, then the value, or for
+// histograms the bucket counts, the sum and the count.
+func (d *Definition) ParseRow(vals []any) (Sample, error) {
 	want := len(d.Labels) + 1
 	if d.Kind == Histogram {
 		want = len(d.Labels) + 3
