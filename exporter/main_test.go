@@ -239,13 +239,8 @@ func TestDemoOnGivenDatabase(t *testing.T) {
 			t.Fatal(err)
 		}
 		waitFor(t, "http://"+addr+"/metrics", "bdc_exporter_database_up 1", 2*time.Minute)
-		resp, err := http.Get("http://" + addr + "/-/ready")
-		if err != nil || resp.StatusCode != http.StatusOK {
-			t.Errorf("/-/ready: %v %v", resp, err)
-		}
-		if resp != nil {
-			resp.Body.Close()
-		}
+		// Ready once the first refresh of every KPI is done.
+		waitFor(t, "http://"+addr+"/-/ready", "Ready", 2*time.Minute)
 		_ = cmd.Process.Signal(syscall.SIGINT)
 		if err := cmd.Wait(); err != nil {
 			t.Fatalf("round %d: demo exited with %v", round, err)
