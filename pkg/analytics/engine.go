@@ -1,0 +1,83 @@
+package analytics
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/bdc-analytics/bdc/pkg/store"
+)
+
+// DefaultTimeout bounds one analytics statement when the Engine sets none.
+const DefaultTimeout = 30 * time.Second
+
+// DefaultWorkMem is the work_mem of an analytics transaction when the Engine sets none: enough
+// for the hash aggregates of a year of activity to stay in memory.
+const DefaultWorkMem = "64MB"
+
+// Engine runs analytics queries against one database. The zero values of its options are the
+// defaults; it is safe for concurrent use.
+type Engine struct {
+	// DB is the pool every query runs on, each in a read-only transaction.
+	DB *store.DB
+	// Timeout is the statement_timeout of each query; 0 means DefaultTimeout.
+	Timeout time.Duration
+	// NoRollup makes activity queries read raw rows only, ignoring the daily rollup: for
+	// comparisons and benchmarks, since results are the same either way.
+	NoRollup bool
+	// WorkMem is PostgreSQL's work_mem for the query's transaction; "" means DefaultWorkMem.
+	WorkMem string
+}
+
+// NewEngine returns an Engine on db with the default options.
+func NewEngine(db *store.DB) *Engine { return &Engine{DB: db} }
+
+// query runs the statement that build writes in a read-only transaction and hands its rows to
+// scan. When rollup is set, build gets the rollup's coverage (nil before the first refresh),
+// read in the same transaction: coverage only grows and a refresh rewrites whole days at once,
+// so the days below it are complete whenever the statement reads them.
+func (e *Engine) query(ctx context.Context, rollup bool, build func(covered *time.Time) Executed, scan func(pgx.Rows) error) (Executed, error) {
+	timeout := e.Timeout
+	if timeout <= 0 {
+		timeout = DefaultTimeout
+	}
+	workMem := e.WorkMem
+	if workMem == "" {
+		workMem = DefaultWorkMem
+	}
+	var ex Executed
+	err := e.DB.ReadOnly(ctx, timeout, func(ctx context.Context, tx pgx.Tx) error {
+		// JIT compilation costs more than it saves on these one-off statements over a few
+		// million rows; hash aggregates need more than the default work_mem.
+		var covered *time.Time
+		err := tx.QueryRow(ctx, `select set_config('jit', 'off', true), set_config('work_mem', $1, true),
+			(select covered_until from bdc_analytics.rollup_watermark where rollup = $2)`, workMem, RollupName).
+			Scan(nil, nil, &covered)
+		if err != nil {
+			return fmt.Errorf("couldn't prepare the analytics transaction: %w", err)
+		}
+		if !rollup {
+			covered = nil
+		}
+		ex = build(covered)
+		rows, err := tx.Query(ctx, ex.SQL, ex.Args...)
+		if err != nil {
+			return err
+		}
+		defer rows.Close()
+		for rows.Next() {
+			if err := scan(rows); err != nil {
+				return err
+			}
+		}
+		return rows.Err()
+	})
+	return ex, err
+}
+
+// useRollup reports whether a query in loc may read the daily rollup.
+func (e *Engine) useRollup(loc *time.Location) bool {
+	return !e.NoRollup && loc.String() == DefaultTimeZone
+}

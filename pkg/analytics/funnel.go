@@ -1,0 +1,405 @@
+package analytics
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+)
+
+// FunnelOrder says how a funnel's steps must follow one another.
+type FunnelOrder string
+
+// Funnel orders, with PostHog's values. In all of them every step's event lies in the query's
+// range and within the conversion window of the first step's event (ts_k - ts_1 <= window), and
+// a user counts once, with the attempt (first-step event) that reaches the furthest step, the
+// earliest such attempt on a tie.
+const (
+	// OrderOrdered: each step's event happens strictly after the previous step's event (so one
+	// event never serves two steps); other events, step events included, may happen between.
+	// From a first-step event, each next step is its earliest event after the previous one.
+	OrderOrdered FunnelOrder = "ordered"
+	// OrderStrict: as ordered, and no event of any of the funnel's steps happens strictly
+	// between two consecutive steps' events: step k+1's event is at the user's next instant
+	// with a step event after step k's. Events that match none of the steps do not break a
+	// strict funnel; events at the same instant as step k+1's do not either.
+	OrderStrict FunnelOrder = "strict"
+	// OrderUnordered: the steps may happen in any order. An attempt starts at any step's event
+	// at t, and completes every step with an event in [t, t+window]; an event that matches
+	// several steps completes each of them. Step k of the result counts the users who completed
+	// at least k of the steps, and its time is from the (k-1)-th completion to the k-th.
+	OrderUnordered FunnelOrder = "unordered"
+)
+
+// WindowUnit is the unit of a funnel's conversion window; a day is 24 hours and a week 7 days,
+// whatever the time zone's daylight saving changes.
+type WindowUnit string
+
+// Window units, with PostHog's values.
+const (
+	UnitMinute WindowUnit = "minute"
+	UnitHour   WindowUnit = "hour"
+	UnitDay    WindowUnit = "day"
+	UnitWeek   WindowUnit = "week"
+)
+
+var unitDurations = map[WindowUnit]time.Duration{
+	UnitMinute: time.Minute, UnitHour: time.Hour, UnitDay: 24 * time.Hour, UnitWeek: 7 * 24 * time.Hour,
+}
+
+// Funnel limits and defaults.
+const (
+	MinFunnelSteps              = 2
+	MaxFunnelSteps              = 20
+	DefaultFunnelWindowInterval = 14
+	DefaultFunnelWindowUnit     = UnitDay
+	// MaxFunnelWindow bounds the conversion window.
+	MaxFunnelWindow = 366 * 24 * time.Hour
+)
+
+// FunnelQuery is a conversion funnel over the events of the range [From, To).
+type FunnelQuery struct {
+	Query
+	// Series are the steps, in order: at least 2, at most 20.
+	Series []Event `json:"series"`
+	// FunnelWindowInterval is the conversion window in FunnelWindowIntervalUnit; default 14.
+	FunnelWindowInterval int `json:"funnelWindowInterval,omitempty"`
+	// FunnelWindowIntervalUnit: minute, hour, day (default) or week.
+	FunnelWindowIntervalUnit WindowUnit `json:"funnelWindowIntervalUnit,omitempty"`
+	// FunnelOrderType: ordered (default), strict or unordered.
+	FunnelOrderType FunnelOrder `json:"funnelOrderType,omitempty"`
+	// Breakdown splits the funnel by an attribute of the beneficiary.
+	Breakdown Breakdown `json:"breakdown,omitempty"`
+
+	windowSet bool // funnelWindowInterval was present in the JSON, so 0 is an error
+}
+
+// UnmarshalJSON reads the query and notes whether funnelWindowInterval was given, so an explicit
+// 0 is reported rather than replaced by the default.
+func (q *FunnelQuery) UnmarshalJSON(data []byte) error {
+	type plain FunnelQuery // without this method
+	var p plain
+	if err := json.Unmarshal(data, &p); err != nil {
+		return err
+	}
+	*q = FunnelQuery(p)
+	q.windowSet = jsonHasKey(data, "funnelWindowInterval")
+	return nil
+}
+
+// Validate checks the query and fills its defaults; errors are *ParamError.
+func (q *FunnelQuery) Validate() error {
+	if err := q.Query.Validate(); err != nil {
+		return err
+	}
+	if len(q.Series) < MinFunnelSteps || len(q.Series) > MaxFunnelSteps {
+		return paramErr("series", "a funnel has %d to %d steps, got %d", MinFunnelSteps, MaxFunnelSteps, len(q.Series))
+	}
+	for i, e := range q.Series {
+		if err := e.validate(fmt.Sprintf("series[%d]", i)); err != nil {
+			return err
+		}
+	}
+	if q.FunnelWindowInterval == 0 && !q.windowSet {
+		q.FunnelWindowInterval = DefaultFunnelWindowInterval
+	}
+	q.FunnelWindowIntervalUnit = WindowUnit(strings.ToLower(string(q.FunnelWindowIntervalUnit)))
+	if q.FunnelWindowIntervalUnit == "" {
+		q.FunnelWindowIntervalUnit = DefaultFunnelWindowUnit
+	}
+	unit, ok := unitDurations[q.FunnelWindowIntervalUnit]
+	if !ok {
+		return paramErr("funnelWindowIntervalUnit", "unknown unit %q; one of \"minute\", \"hour\", \"day\", \"week\"", string(q.FunnelWindowIntervalUnit))
+	}
+	if q.FunnelWindowInterval < 1 || int64(q.FunnelWindowInterval) > int64(MaxFunnelWindow/unit) {
+		return paramErr("funnelWindowInterval", "must be between 1 and %d %ss, got %d", MaxFunnelWindow/unit, q.FunnelWindowIntervalUnit, q.FunnelWindowInterval)
+	}
+	q.FunnelOrderType = FunnelOrder(strings.ToLower(string(q.FunnelOrderType)))
+	switch q.FunnelOrderType {
+	case "":
+		q.FunnelOrderType = OrderOrdered
+	case OrderOrdered, OrderStrict, OrderUnordered:
+	default:
+		return paramErr("funnelOrderType", "unknown order %q; one of %q, %q, %q", string(q.FunnelOrderType), OrderOrdered, OrderStrict, OrderUnordered)
+	}
+	return q.Breakdown.validate()
+}
+
+// Window is the conversion window; call it after Validate.
+func (q *FunnelQuery) Window() time.Duration {
+	return time.Duration(q.FunnelWindowInterval) * unitDurations[q.FunnelWindowIntervalUnit]
+}
+
+// FunnelResult is a funnel, one series per breakdown value.
+type FunnelResult struct {
+	// Query after defaults.
+	Query FunnelQuery `json:"query"`
+	// Series in breakdown order (most users at the first step first, then by name); one series
+	// with Breakdown "" without breakdown.
+	Series []FunnelSeries `json:"series"`
+	// Executed is the statement that computed the funnel.
+	Executed Executed `json:"executed"`
+}
+
+// FunnelSeries is the funnel of one breakdown value.
+type FunnelSeries struct {
+	// Breakdown is the breakdown value, "" without breakdown.
+	Breakdown string `json:"breakdown,omitempty"`
+	// Steps in order.
+	Steps []FunnelStep `json:"steps"`
+}
+
+// FunnelStep is one step of a funnel.
+type FunnelStep struct {
+	// Order is the step's position, from 0.
+	Order int `json:"order"`
+	// Name labels the step: its event, or "k of n steps" in an unordered funnel.
+	Name string `json:"name"`
+	// Count is the number of users who reached the step.
+	Count int64 `json:"count"`
+	// ConversionFromFirst is Count over the first step's count (0 when that is 0).
+	ConversionFromFirst float64 `json:"conversionFromFirst"`
+	// ConversionFromPrevious is Count over the previous step's count (the first step's is 1
+	// when anyone entered).
+	ConversionFromPrevious float64 `json:"conversionFromPrevious"`
+	// MedianConversionTime is the median time, in seconds, from the previous step to this one
+	// over the users who reached it (the mean of the two middle values for an even count); nil
+	// for the first step and when nobody reached it.
+	MedianConversionTime *float64 `json:"medianConversionTime"`
+	// AverageConversionTime is the mean of the same times, in seconds; nil likewise.
+	AverageConversionTime *float64 `json:"averageConversionTime"`
+}
+
+// Funnel computes a funnel.
+//
+// The statement reads each step's events once per source table (activity steps together, with a
+// bit per step), folds them to one row per user and instant with the mask of the steps matched,
+// and then follows the order over each user's instants sorted once: ordered funnels stack one
+// window per step, each giving the next step's time of the greedy chain from every instant,
+// strict funnels read the next rows with lead(), unordered ones take
+// for every step its first instant at or after the attempt's start. There are no joins between a
+// user's events and no pairing of them.
+func (e *Engine) Funnel(ctx context.Context, q FunnelQuery) (*FunnelResult, error) {
+	if err := q.Validate(); err != nil {
+		return nil, err
+	}
+	type key struct {
+		bd string
+		k  int
+	}
+	type cell struct {
+		n        int64
+		med, avg *float64
+	}
+	cells := map[key]cell{}
+	first := map[string]int64{}
+	ex, err := e.query(ctx, false, func(*time.Time) Executed { return q.build() }, func(rows pgx.Rows) error {
+		var (
+			k key
+			c cell
+		)
+		if err := rows.Scan(&k.bd, &k.k, &c.n, &c.med, &c.avg); err != nil {
+			return err
+		}
+		cells[k] = c
+		if k.k == 1 {
+			first[k.bd] = c.n
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("couldn't compute funnel: %w", err)
+	}
+	if q.Breakdown == BreakdownNone {
+		first[""] += 0
+	}
+	bds := make([]string, 0, len(first))
+	for bd := range first {
+		bds = append(bds, bd)
+	}
+	slices.SortFunc(bds, func(a, b string) int {
+		if first[a] != first[b] {
+			if first[a] > first[b] {
+				return -1
+			}
+			return 1
+		}
+		return strings.Compare(a, b)
+	})
+
+	res := &FunnelResult{Query: q, Executed: ex}
+	n := len(q.Series)
+	for _, bd := range bds {
+		s := FunnelSeries{Breakdown: bd}
+		for k := 1; k <= n; k++ {
+			c := cells[key{bd, k}]
+			step := FunnelStep{Order: k - 1, Name: q.Series[k-1].String(), Count: c.n,
+				ConversionFromFirst: ratio(c.n, first[bd]), ConversionFromPrevious: ratio(c.n, first[bd])}
+			if q.FunnelOrderType == OrderUnordered {
+				step.Name = strconv.Itoa(k) + " of " + strconv.Itoa(n) + " steps"
+			}
+			if k > 1 {
+				step.ConversionFromPrevious = ratio(c.n, s.Steps[k-2].Count)
+				step.MedianConversionTime, step.AverageConversionTime = c.med, c.avg
+			}
+			s.Steps = append(s.Steps, step)
+		}
+		res.Series = append(res.Series, s)
+	}
+	return res, nil
+}
+
+// build writes the statement; it returns rows (bd, step from 1, users, median seconds, mean
+// seconds) for the steps someone reached.
+func (q *FunnelQuery) build() Executed {
+	a := &sqlArgs{}
+	ctes := []string{populationCTE(a, q.Filters, q.Breakdown), q.occurrences(a)}
+	w := a.addTyped(q.Window(), "interval")
+	n := len(q.Series)
+	bit := func(k int) string { return strconv.Itoa(1 << (k - 1)) } // step k, from 1
+	has := func(mask string, k int) string { return "(" + mask + " & " + bit(k) + ") <> 0" }
+	var b strings.Builder
+
+	switch q.FunnelOrderType {
+	case OrderOrdered:
+		// The greedy chain from a step-1 event takes, for each next step, its earliest event
+		// after the previous step's. That time is monotone in where the chain stands, so the
+		// time of step k for a chain whose step j is at a row equals the minimum, over the
+		// later rows holding step j+1, of their own step-k times. Each level j is one window
+		// over the same order (no re-sort, no join), from the last step back to the first:
+		// c<j>_<k> is the time of step k for a chain with step j at this row.
+		level := "select user_id, bd, ts, mask from occ"
+		for j := n - 1; j >= 1; j-- {
+			cols := []string{"user_id", "bd", "ts", "mask"}
+			for k := j + 1; k <= n; k++ {
+				prev := "ts"
+				if k > j+1 {
+					prev = fmt.Sprintf("c%d_%d", j+1, k)
+				}
+				cols = append(cols, fmt.Sprintf("min(%s) filter (where %s) over w as c%d_%d", prev, has("mask", j+1), j, k))
+			}
+			level = "select " + strings.Join(cols, ", ") + "\n    from (" + level + ") l" + strconv.Itoa(j+1) +
+				"\n    window w as (partition by user_id order by ts desc rows between unbounded preceding and 1 preceding)"
+		}
+		b.WriteString("att as (\n  select user_id, bd, ts as t1")
+		for k := 2; k <= n; k++ {
+			fmt.Fprintf(&b, ", case when c1_%d <= ts + %s then c1_%d end as t%d", k, w, k, k)
+		}
+		b.WriteString("\n  from (\n    " + level + "\n  ) l1\n  where " + has("mask", 1) + "\n)")
+		ctes = append(ctes, b.String(), bestCTE("att", n))
+	case OrderStrict:
+		b.WriteString("sx as (\n  select user_id, bd, ts, mask")
+		for j := 1; j < n; j++ {
+			fmt.Fprintf(&b, ",\n    lead(ts, %d) over w as l%dt, lead(mask, %d) over w as l%dm", j, j, j, j)
+		}
+		b.WriteString("\n  from occ\n  window w as (partition by user_id order by ts)\n)")
+		ctes = append(ctes, b.String())
+		b.Reset()
+		b.WriteString("att as (\n  select user_id, bd, ts as t1")
+		reached := "true"
+		for k := 2; k <= n; k++ {
+			reached += fmt.Sprintf(" and %s and l%dt <= ts + %s", has(fmt.Sprintf("l%dm", k-1), k), k-1, w)
+			fmt.Fprintf(&b, ",\n    case when %s then l%dt end as t%d", reached, k-1, k)
+		}
+		b.WriteString("\n  from sx where " + has("mask", 1) + "\n)")
+		ctes = append(ctes, b.String(), bestCTE("att", n))
+	case OrderUnordered:
+		b.WriteString("ux as (\n  select user_id, bd, ts, mask")
+		for k := 1; k <= n; k++ {
+			fmt.Fprintf(&b, ",\n    min(ts) filter (where %s) over w as f%d", has("mask", k), k)
+		}
+		b.WriteString("\n  from occ\n  window w as (partition by user_id order by ts desc rows between unbounded preceding and current row)\n)")
+		ctes = append(ctes, b.String())
+		var in, count []string
+		for k := 1; k <= n; k++ {
+			in = append(in, fmt.Sprintf("case when f%d <= ts + %s then f%d end", k, w, k))
+			count = append(count, fmt.Sprintf("case when f%d <= ts + %s then 1 else 0 end", k, w))
+		}
+		ctes = append(ctes,
+			"att as (\n  select user_id, bd, ts, array["+strings.Join(in, ", ")+"] as fs,\n    "+strings.Join(count, " + ")+" as reached\n  from ux\n)",
+			"best as (\n  select distinct on (user_id) user_id, bd, fs from att order by user_id, reached desc, ts\n)",
+			`steps as (
+  select b.bd, row_number() over s as k, extract(epoch from u.t - lag(u.t) over s)::float8 as secs
+  from best b cross join lateral unnest(b.fs) as u(t)
+  where u.t is not null
+  window s as (partition by b.user_id order by u.t)
+)`)
+	}
+	sql := "with " + strings.Join(ctes, ",\n") + `
+select bd, k::int, count(*), percentile_cont(0.5) within group (order by secs), avg(secs)
+from steps group by bd, k`
+	return Executed{SQL: sql, Args: a.vals}
+}
+
+// bestCTE keeps each user's best attempt from the attempts of from (columns user_id, bd,
+// t1..tn, null from the first step not reached) and unpivots it into "steps(bd, k, secs)".
+func bestCTE(from string, n int) string {
+	var reached, cols, vals []string
+	for k := 1; k <= n; k++ {
+		cols = append(cols, fmt.Sprintf("t%d", k))
+		if k == 1 {
+			vals = append(vals, "(1, t1, null::float8)")
+			continue
+		}
+		reached = append(reached, fmt.Sprintf("(t%d is not null)::int", k))
+		vals = append(vals, fmt.Sprintf("(%d, t%d, extract(epoch from t%d - t%d)::float8)", k, k, k, k-1))
+	}
+	return `best as (
+  select distinct on (user_id) user_id, bd, ` + strings.Join(cols, ", ") + `
+  from ` + from + `
+  order by user_id, 1 + ` + strings.Join(reached, " + ") + ` desc, t1
+),
+steps as (
+  select b.bd, s.k, s.secs
+  from best b cross join lateral (values ` + strings.Join(vals, ", ") + `) as s(k, t, secs)
+  where s.t is not null
+)`
+}
+
+// occurrences is "occ(user_id, bd, ts, mask)": one row per user and instant at which the user
+// did at least one step's event in the range, with bit k-1 of mask set when step k matched.
+// Each source table is read once for all the steps it serves.
+func (q *FunnelQuery) occurrences(a *sqlArgs) string {
+	from := a.addTyped(q.From, "timestamptz")
+	to := a.addTyped(q.To, "timestamptz")
+	var kinds []EventKind
+	byKind := map[EventKind][]int{}
+	for i, e := range q.Series {
+		if byKind[e.Kind] == nil {
+			kinds = append(kinds, e.Kind)
+		}
+		byKind[e.Kind] = append(byKind[e.Kind], i)
+	}
+	var parts []string
+	for _, kind := range kinds {
+		s := sourceOf(a, kind, q.Filters)
+		var terms, conds []string
+		for _, i := range byKind[kind] {
+			bit := strconv.Itoa(1 << i)
+			c := ""
+			if kind == EventActivity {
+				c = activityCond(a, q.Series[i])
+			}
+			if c == "" {
+				terms = append(terms, bit)
+				conds = append(conds, "true")
+			} else {
+				terms = append(terms, "case when "+c+" then "+bit+" else 0 end")
+				conds = append(conds, c)
+			}
+		}
+		match := or(conds...)
+		if slices.Contains(conds, "true") {
+			match = ""
+		}
+		parts = append(parts, "select "+s.user+" as user_id, "+s.ts+" as ts, "+strings.Join(terms, " | ")+" as mask from "+s.from+
+			" where "+and(s.ts+" >= "+from, s.ts+" < "+to, s.cond, match))
+	}
+	return "occ as (\n  select p.user_id, p.bd, o.ts, bit_or(o.mask) as mask\n  from (\n    " + strings.Join(parts, "\n    union all\n    ") +
+		"\n  ) o\n  join pop p on p.user_id = o.user_id\n  group by p.user_id, p.bd, o.ts\n)"
+}

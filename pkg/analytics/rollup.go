@@ -1,0 +1,325 @@
+package analytics
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/bdc-analytics/bdc/pkg/store"
+)
+
+// The daily activity rollup (migration 003): bdc_analytics.user_activity_daily holds one row per
+// user per calendar day in Europe/Paris for the days before rollup_watermark.covered_until.
+// Queries in that zone read it for those days and raw bdc.user_activities for the days after, so
+// they give the same result with or without it. The engine reads covered_until first, in the
+// query's transaction; that is safe because coverage never shrinks and a refresh rewrites whole
+// days in one transaction, so every day below a coverage once read stays complete.
+
+// RollupName is the user_activity_daily row of bdc_analytics.rollup_watermark.
+const RollupName = "user_activity_daily"
+
+// refreshLock is the advisory lock key that serialises refreshes across processes ("bdcr").
+const refreshLock = 0x62_64_63_72
+
+// refreshLockTimeout bounds the wait for in-flight writers of bdc.user_activities.
+const refreshLockTimeout = 30 * time.Second
+
+// RefreshOptions tune RefreshRollupsWith.
+type RefreshOptions struct {
+	// Until is the day (its date in Europe/Paris) the rollup covers up to, exclusive. Zero means
+	// today in Europe/Paris by the database clock: complete days only, today is read raw.
+	// Coverage never shrinks: an Until before the current coverage only picks up late rows.
+	Until time.Time
+	// Full rebuilds the rollup from scratch instead of incrementally.
+	Full bool
+}
+
+// RefreshStats reports what a refresh did.
+type RefreshStats struct {
+	// LastID is the highest bdc.user_activities id now rolled up.
+	LastID int64
+	// CoveredUntil is the first day (Europe/Paris) the rollup does not cover.
+	CoveredUntil time.Time
+	// NewDays is the number of days newly covered (every day of history on the first refresh).
+	NewDays int
+	// TouchedDays is the number of already covered days recomputed because rows arrived for
+	// them since the last refresh.
+	TouchedDays int
+	// Rows is the number of rollup rows written.
+	Rows int64
+}
+
+// RefreshRollups brings the daily activity rollup up to today (Europe/Paris), incrementally: see
+// RefreshRollupsWith.
+func RefreshRollups(ctx context.Context, db *store.DB) (RefreshStats, error) {
+	return RefreshRollupsWith(ctx, db, RefreshOptions{})
+}
+
+// RefreshRollupsWith refreshes the daily activity rollup. It recomputes only the days that need
+// it: the days newly covered (from the old covered_until to Until) and the covered days that
+// received rows since the last refresh (ids above the watermark). A day is recomputed whole from
+// raw rows, so a refresh is idempotent. Refreshes from several processes are serialised by an
+// advisory lock; readers see the old rollup until the refresh commits.
+//
+// The watermark is exact because the refresh first waits, with a brief SHARE lock on
+// bdc.user_activities, for transactions inserting activity to finish: every id at or below the
+// maximum it then reads is committed, and later inserts take higher ids from the identity
+// sequence. Rows inserted with explicit ids below the watermark, updates and deletes are picked
+// up only by a Full refresh.
+func RefreshRollupsWith(ctx context.Context, db *store.DB, opts RefreshOptions) (RefreshStats, error) {
+	conn, err := db.Pool.Acquire(ctx)
+	if err != nil {
+		return RefreshStats{}, fmt.Errorf("couldn't reach PostgreSQL at %s: %w", db.Addr(), err)
+	}
+	defer conn.Release()
+	if _, err := conn.Exec(ctx, "select pg_advisory_lock($1)", refreshLock); err != nil {
+		return RefreshStats{}, fmt.Errorf("couldn't take the rollup refresh lock: %w", err)
+	}
+	defer func() {
+		_, _ = conn.Exec(context.WithoutCancel(ctx), "select pg_advisory_unlock($1)", refreshLock)
+	}()
+
+	high, err := settledHighID(ctx, conn.Conn())
+	if err != nil {
+		return RefreshStats{}, err
+	}
+	var stats RefreshStats
+	err = pgx.BeginFunc(ctx, conn.Conn(), func(tx pgx.Tx) error {
+		stats, err = refresh(ctx, tx, high, opts)
+		return err
+	})
+	if err != nil {
+		return RefreshStats{}, fmt.Errorf("couldn't refresh the activity rollup: %w", err)
+	}
+	// The planner needs statistics right after a large change (the first build above all);
+	// autovacuum would get there, but minutes later.
+	var tuples float64
+	if err := conn.QueryRow(ctx, "select reltuples from pg_class where oid = 'bdc_analytics.user_activity_daily'::regclass").Scan(&tuples); err != nil {
+		return stats, fmt.Errorf("couldn't read the rollup's statistics: %w", err)
+	}
+	if tuples < 0 || float64(stats.Rows) > 0.1*tuples {
+		if _, err := conn.Exec(ctx, "analyze bdc_analytics.user_activity_daily"); err != nil {
+			return stats, fmt.Errorf("couldn't analyze the rollup: %w", err)
+		}
+	}
+	return stats, nil
+}
+
+// settledHighID waits for in-flight inserts into bdc.user_activities to finish and returns the
+// highest id, below which every row is now committed.
+func settledHighID(ctx context.Context, conn *pgx.Conn) (int64, error) {
+	var high int64
+	err := pgx.BeginFunc(ctx, conn, func(tx pgx.Tx) error {
+		if _, err := tx.Exec(ctx, "select set_config('lock_timeout', $1, true)", fmt.Sprint(refreshLockTimeout.Milliseconds())); err != nil {
+			return err
+		}
+		if _, err := tx.Exec(ctx, "lock table bdc.user_activities in share mode"); err != nil {
+			return fmt.Errorf("couldn't wait for writers of bdc.user_activities: %w", err)
+		}
+		return tx.QueryRow(ctx, "select coalesce(max(id), 0) from bdc.user_activities").Scan(&high)
+	})
+	if err != nil {
+		return 0, fmt.Errorf("couldn't read the activity high-water mark: %w", err)
+	}
+	return high, nil
+}
+
+func refresh(ctx context.Context, tx pgx.Tx, high int64, opts RefreshOptions) (RefreshStats, error) {
+	var (
+		lastID  int64
+		covered *time.Time // nil: nothing covered yet, or a full rebuild
+		floor   time.Time  // the coverage a full rebuild must keep
+	)
+	var c time.Time
+	err := tx.QueryRow(ctx, "select last_id, covered_until from bdc_analytics.rollup_watermark where rollup = $1 for update",
+		RollupName).Scan(&lastID, &c)
+	switch {
+	case errors.Is(err, pgx.ErrNoRows):
+	case err != nil:
+		return RefreshStats{}, fmt.Errorf("couldn't read the watermark: %w", err)
+	case opts.Full:
+		// Coverage never shrinks, not even on a rebuild: the engine reads it before its
+		// statement and relies on every day below it being present.
+		lastID, floor = 0, c
+	default:
+		covered = &c
+	}
+
+	var until time.Time
+	if opts.Until.IsZero() {
+		if err := tx.QueryRow(ctx, "select (now() at time zone "+platformZone+")::date").Scan(&until); err != nil {
+			return RefreshStats{}, fmt.Errorf("couldn't read today's date: %w", err)
+		}
+	} else {
+		until = dateOf(opts.Until, platformLocation)
+	}
+	newCovered := until
+	if covered != nil && covered.After(until) {
+		newCovered = *covered
+	}
+	if floor.After(newCovered) {
+		newCovered = floor
+	}
+	newLast := max(lastID, high)
+
+	// Days below the old coverage that received rows since the last refresh.
+	touched := []time.Time{}
+	if covered != nil && high > lastID {
+		rows, err := tx.Query(ctx, `
+			select distinct (occurred_at at time zone `+platformZone+`)::date as day
+			from bdc.user_activities
+			where id > $1 and id <= $2 and occurred_at < ($3::date::timestamp at time zone `+platformZone+`)
+			order by day`, lastID, high, *covered)
+		if err != nil {
+			return RefreshStats{}, fmt.Errorf("couldn't find the days touched since id %d: %w", lastID, err)
+		}
+		touched, err = pgx.CollectRows(rows, pgx.RowTo[time.Time])
+		if err != nil {
+			return RefreshStats{}, fmt.Errorf("couldn't find the days touched since id %d: %w", lastID, err)
+		}
+	}
+
+	// What to recompute: the touched days, and the newly covered range [covered, newCovered).
+	a := &sqlArgs{}
+	touchedP := a.addTyped(touched, "date[]")
+	hiP := a.addTyped(newCovered, "date")
+	rangeDel := "day < " + hiP
+	rangeRaw := "x.occurred_at < (" + hiP + "::timestamp at time zone " + platformZone + ")"
+	if covered != nil {
+		loP := a.addTyped(*covered, "date")
+		rangeDel = "day >= " + loP + " and " + rangeDel
+		rangeRaw = "x.occurred_at >= (" + loP + "::timestamp at time zone " + platformZone + ") and " + rangeRaw
+	}
+	if covered == nil {
+		if _, err := tx.Exec(ctx, "delete from bdc_analytics.user_activity_daily"); err != nil {
+			return RefreshStats{}, fmt.Errorf("couldn't clear the rollup: %w", err)
+		}
+	} else if _, err := tx.Exec(ctx, "delete from bdc_analytics.user_activity_daily where day = any("+touchedP+") or ("+rangeDel+")", a.vals...); err != nil {
+		return RefreshStats{}, fmt.Errorf("couldn't delete the days to recompute: %w", err)
+	}
+	tag, err := tx.Exec(ctx, `
+		insert into bdc_analytics.user_activity_daily
+			(user_id, day, event_count, session_count, type_counts, feature_counts, first_event_at, last_event_at)
+		with base as materialized (
+			select x.user_id, (x.occurred_at at time zone `+platformZone+`)::date as day,
+				x.activity_type, x.feature, x.session_id, x.occurred_at
+			from bdc.user_activities x
+			where `+rangeRaw+`
+			union all
+			select x.user_id, t.day, x.activity_type, x.feature, x.session_id, x.occurred_at
+			from unnest(`+touchedP+`) as t(day)
+			join bdc.user_activities x
+				on x.occurred_at >= (t.day::timestamp at time zone `+platformZone+`)
+				and x.occurred_at < ((t.day + 1)::timestamp at time zone `+platformZone+`)
+		),
+		daily as (
+			select user_id, day, count(*) as n, count(distinct session_id) as sessions,
+				min(occurred_at) as first_at, max(occurred_at) as last_at
+			from base group by user_id, day
+		),
+		types as (
+			select user_id, day, jsonb_object_agg(activity_type, n) as counts
+			from (select user_id, day, activity_type, count(*) as n from base group by 1, 2, 3) t
+			group by user_id, day
+		),
+		features as (
+			select user_id, day, jsonb_object_agg(feature, n) as counts
+			from (select user_id, day, feature, count(*) as n from base where feature is not null group by 1, 2, 3) f
+			group by user_id, day
+		)
+		select d.user_id, d.day, d.n, d.sessions, t.counts, coalesce(f.counts, '{}'::jsonb), d.first_at, d.last_at
+		from daily d
+		join types t on t.user_id = d.user_id and t.day = d.day
+		left join features f on f.user_id = d.user_id and f.day = d.day`, a.vals...)
+	if err != nil {
+		return RefreshStats{}, fmt.Errorf("couldn't write the rollup: %w", err)
+	}
+	if _, err := tx.Exec(ctx, `
+		insert into bdc_analytics.rollup_watermark (rollup, last_id, covered_until, refreshed_at)
+		values ($1, $2, $3, now())
+		on conflict (rollup) do update set last_id = excluded.last_id, covered_until = excluded.covered_until,
+			refreshed_at = excluded.refreshed_at`, RollupName, newLast, newCovered); err != nil {
+		return RefreshStats{}, fmt.Errorf("couldn't advance the watermark: %w", err)
+	}
+
+	stats := RefreshStats{LastID: newLast, CoveredUntil: newCovered, TouchedDays: len(touched), Rows: tag.RowsAffected()}
+	if covered != nil {
+		stats.NewDays = int(newCovered.Sub(*covered).Hours() / 24)
+	} else if err := tx.QueryRow(ctx, "select count(distinct day) from bdc_analytics.user_activity_daily").Scan(&stats.NewDays); err != nil {
+		return RefreshStats{}, fmt.Errorf("couldn't count the rolled-up days: %w", err)
+	}
+	return stats, nil
+}
+
+// platformLocation is DefaultTimeZone, embedded with time/tzdata.
+var platformLocation = func() *time.Location {
+	loc, err := time.LoadLocation(DefaultTimeZone)
+	if err != nil {
+		panic(err) // time/tzdata is embedded, so this cannot fail
+	}
+	return loc
+}()
+
+// dayReader builds the subqueries that list the days on which users did something, reading the
+// rollup for the days it covers. One dayReader serves one statement.
+type dayReader struct {
+	a    *sqlArgs
+	f    Filters
+	cut  civil     // the rollup is read for days before cut, raw rows after
+	cutT time.Time // first instant of cut in the platform zone
+	used bool      // a subquery reads the rollup
+	tz   *lazyArg
+	to   *lazyArg
+	toT  time.Time
+}
+
+// newDayReader prepares the subqueries of q. covered is the rollup's coverage (nil: do not read
+// the rollup); the rollup is read only up to the day that holds To, since that day may be cut.
+func newDayReader(a *sqlArgs, q *Query, covered *time.Time) *dayReader {
+	r := &dayReader{a: a, f: q.Filters, tz: a.lazy(q.TimeZone, "text"), to: a.lazy(q.To, "timestamptz"), toT: q.To}
+	if covered != nil {
+		r.cut = dateOf(q.To, platformLocation)
+		if covered.Before(r.cut) {
+			r.cut = *covered
+		}
+		r.cutT = midnight(r.cut, platformLocation)
+	}
+	return r
+}
+
+// days returns a subquery of rows (user_id, day): the calendar day, in the query's zone, of each
+// event e before the query's end and, unless lo is zero, at or after lo, the first instant of the
+// day loDay. Rows may repeat.
+func (r *dayReader) days(e Event, lo time.Time, loDay civil) string {
+	raw := func(from time.Time, zone string) string {
+		s := sourceOf(r.a, e.Kind, r.f)
+		cond := s.cond
+		if e.Kind == EventActivity {
+			cond = and(cond, activityCond(r.a, e))
+		}
+		var lower string
+		if !from.IsZero() {
+			lower = s.ts + " >= " + r.a.addTyped(from, "timestamptz")
+		}
+		return "select " + s.user + " as user_id, (" + s.ts + " at time zone " + zone + ")::date as day from " + s.from +
+			" where " + and(lower, s.ts+" < "+r.to.String(), cond)
+	}
+	if r.cut.IsZero() || !rollupCapable(e) || (!lo.IsZero() && !r.cut.After(loDay)) {
+		return raw(lo, r.tz.String())
+	}
+	r.used = true
+	var parts []string
+	rollupDays := "r.day < " + r.a.addTyped(r.cut, "date")
+	if !lo.IsZero() {
+		rollupDays = "r.day >= " + r.a.addTyped(loDay, "date") + " and " + rollupDays
+	}
+	parts = append(parts, "select r.user_id, r.day from bdc_analytics.user_activity_daily r where "+and(rollupDays, rollupCond(r.a, e)))
+	if r.cutT.Before(r.toT) {
+		parts = append(parts, raw(r.cutT, platformZone))
+	}
+	return strings.Join(parts, "\n    union all\n    ")
+}

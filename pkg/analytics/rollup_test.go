@@ -1,0 +1,305 @@
+package analytics_test
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"maps"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+
+	"github.com/bdc-analytics/bdc/pkg/analytics"
+	"github.com/bdc-analytics/bdc/pkg/demo"
+	"github.com/bdc-analytics/bdc/pkg/store/testdb"
+)
+
+type rollupRow struct {
+	events, sessions int
+	types, features  map[string]int
+	first, last      time.Time
+}
+
+type rollupKey struct {
+	user int64
+	day  string
+}
+
+// wantRollup aggregates the raw activity in Go: per user and Paris day before until.
+func wantRollup(t *testing.T, conn *pgx.Conn, until time.Time) map[rollupKey]*rollupRow {
+	t.Helper()
+	rows, err := conn.Query(t.Context(), "select user_id, occurred_at, activity_type, feature, session_id from bdc.user_activities")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	out := map[rollupKey]*rollupRow{}
+	sessions := map[rollupKey]map[string]bool{}
+	for rows.Next() {
+		var (
+			uid     int64
+			at      time.Time
+			typ     string
+			feature *string
+			session *string
+		)
+		if err := rows.Scan(&uid, &at, &typ, &feature, &session); err != nil {
+			t.Fatal(err)
+		}
+		local := at.In(paris)
+		if !local.Before(until) {
+			continue
+		}
+		k := rollupKey{uid, local.Format(time.DateOnly)}
+		r := out[k]
+		if r == nil {
+			r = &rollupRow{types: map[string]int{}, features: map[string]int{}, first: at, last: at}
+			out[k] = r
+			sessions[k] = map[string]bool{}
+		}
+		r.events++
+		r.types[typ]++
+		if feature != nil {
+			r.features[*feature]++
+		}
+		if session != nil {
+			sessions[k][*session] = true
+		}
+		if at.Before(r.first) {
+			r.first = at
+		}
+		if at.After(r.last) {
+			r.last = at
+		}
+	}
+	if err := rows.Err(); err != nil {
+		t.Fatal(err)
+	}
+	for k, s := range sessions {
+		out[k].sessions = len(s)
+	}
+	return out
+}
+
+func gotRollup(t *testing.T, conn *pgx.Conn) map[rollupKey]*rollupRow {
+	t.Helper()
+	rows, err := conn.Query(t.Context(), `select user_id, day, event_count, session_count, type_counts, feature_counts,
+		first_event_at, last_event_at from bdc_analytics.user_activity_daily`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	out := map[rollupKey]*rollupRow{}
+	for rows.Next() {
+		var (
+			uid          int64
+			d            time.Time
+			r            rollupRow
+			types, feats []byte
+		)
+		if err := rows.Scan(&uid, &d, &r.events, &r.sessions, &types, &feats, &r.first, &r.last); err != nil {
+			t.Fatal(err)
+		}
+		if err := json.Unmarshal(types, &r.types); err != nil {
+			t.Fatal(err)
+		}
+		if err := json.Unmarshal(feats, &r.features); err != nil {
+			t.Fatal(err)
+		}
+		out[rollupKey{uid, d.Format(time.DateOnly)}] = &r
+	}
+	if err := rows.Err(); err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
+
+func checkRollup(t *testing.T, conn *pgx.Conn, until time.Time) {
+	t.Helper()
+	want, got := wantRollup(t, conn, until), gotRollup(t, conn)
+	if len(got) != len(want) {
+		t.Fatalf("rollup has %d user-days, want %d", len(got), len(want))
+	}
+	for k, w := range want {
+		g := got[k]
+		if g == nil {
+			t.Fatalf("rollup lacks user %d on %s", k.user, k.day)
+		}
+		if g.events != w.events || g.sessions != w.sessions || !maps.Equal(g.types, w.types) || !maps.Equal(g.features, w.features) ||
+			!g.first.Equal(w.first) || !g.last.Equal(w.last) {
+			t.Fatalf("rollup of user %d on %s = %+v, want %+v", k.user, k.day, g, w)
+		}
+	}
+}
+
+type execer interface {
+	Exec(ctx context.Context, sql string, args ...any) (pgconn.CommandTag, error)
+}
+
+func insertActivityErr(ctx context.Context, conn execer, user int64, at time.Time, typ, feature string) error {
+	_, err := conn.Exec(ctx, `insert into bdc.user_activities (user_id, occurred_at, activity_type, feature, session_id)
+		values ($1, $2, $3, $4, $5)`, user, at, typ, feature, fmt.Sprintf("late-%d-%d", user, at.Unix()))
+	return err
+}
+
+func insertActivity(t *testing.T, conn execer, user int64, at time.Time, typ, feature string) {
+	t.Helper()
+	if err := insertActivityErr(t.Context(), conn, user, at, typ, feature); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestRefreshRollupsIncrementalAndExact(t *testing.T) {
+	ctx := t.Context()
+	d, err := testdb.Create(ctx, "rollup", demo.Config{Users: 120, Days: 40, Seed: 3, End: day(2026, 6, 1)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = d.Drop(context.Background()) })
+	conn, err := pgx.Connect(ctx, d.URL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = conn.Close(context.Background()) })
+	var user int64
+	if err := conn.QueryRow(ctx, "select user_id from bdc.beneficiaries order by id limit 1").Scan(&user); err != nil {
+		t.Fatal(err)
+	}
+
+	// First refresh: every day before May 20 is new.
+	st, err := analytics.RefreshRollupsWith(ctx, d.DB, analytics.RefreshOptions{Until: day(2026, 5, 20)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st.NewDays < 15 || st.TouchedDays != 0 || st.Rows == 0 || !st.CoveredUntil.Equal(time.Date(2026, 5, 20, 0, 0, 0, 0, time.UTC)) {
+		t.Fatalf("first refresh: %+v", st)
+	}
+	checkRollup(t, conn, day(2026, 5, 20))
+
+	// The same refresh again finds nothing to do.
+	st, err = analytics.RefreshRollupsWith(ctx, d.DB, analytics.RefreshOptions{Until: day(2026, 5, 20)})
+	if err != nil || st.NewDays != 0 || st.TouchedDays != 0 || st.Rows != 0 {
+		t.Fatalf("idle refresh: %+v, %v", st, err)
+	}
+	checkRollup(t, conn, day(2026, 5, 20))
+
+	// Late rows for two covered days (one for a user-day that had no activity) and one beyond
+	// the coverage: only the two covered days are recomputed.
+	insertActivity(t, conn, user, time.Date(2026, 5, 10, 23, 30, 0, 0, paris), "login", "dashboard")
+	insertActivity(t, conn, user, time.Date(2026, 5, 2, 0, 10, 0, 0, paris), "message", "messaging")
+	insertActivity(t, conn, user, time.Date(2026, 5, 25, 9, 0, 0, 0, paris), "login", "dashboard")
+	st, err = analytics.RefreshRollupsWith(ctx, d.DB, analytics.RefreshOptions{Until: day(2026, 5, 20)})
+	if err != nil || st.TouchedDays != 2 || st.NewDays != 0 {
+		t.Fatalf("late-rows refresh: %+v, %v", st, err)
+	}
+	checkRollup(t, conn, day(2026, 5, 20))
+
+	// Extending the coverage rolls up the new days, the late row of May 25 with them; an
+	// earlier Until never shrinks it.
+	st, err = analytics.RefreshRollupsWith(ctx, d.DB, analytics.RefreshOptions{Until: day(2026, 6, 2)})
+	if err != nil || st.NewDays != 13 {
+		t.Fatalf("extending refresh: %+v, %v", st, err)
+	}
+	checkRollup(t, conn, day(2026, 6, 2))
+	st, err = analytics.RefreshRollupsWith(ctx, d.DB, analytics.RefreshOptions{Until: day(2026, 5, 1)})
+	if err != nil || !st.CoveredUntil.Equal(time.Date(2026, 6, 2, 0, 0, 0, 0, time.UTC)) {
+		t.Fatalf("refresh with an earlier Until: %+v, %v", st, err)
+	}
+	checkRollup(t, conn, day(2026, 6, 2))
+
+	// A writer in flight when the refresh starts, holding a lower id than a row already
+	// committed: the refresh waits for it, so its row is not left below the new watermark.
+	tx, err := conn.Begin(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	insertActivity(t, tx, user, time.Date(2026, 5, 12, 12, 0, 0, 0, paris), "assessment", "assessments")
+	insertActivity(t, d.DB.Pool, user, time.Date(2026, 5, 13, 12, 0, 0, 0, paris), "resource_view", "resources")
+	done := make(chan error, 1)
+	go func() {
+		_, err := analytics.RefreshRollupsWith(ctx, d.DB, analytics.RefreshOptions{Until: day(2026, 6, 2)})
+		done <- err
+	}()
+	waitForLockWait(t, d)
+	if err := tx.Commit(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	checkRollup(t, conn, day(2026, 6, 2))
+
+	// Concurrent refreshes (with the default Until: today by the database clock, after all of
+	// this history) serialise on the advisory lock and agree.
+	var wg sync.WaitGroup
+	errs := make(chan error, 5)
+	for range 4 {
+		wg.Go(func() {
+			_, err := analytics.RefreshRollups(ctx, d.DB)
+			errs <- err
+		})
+	}
+	wg.Go(func() {
+		errs <- insertActivityErr(ctx, d.DB.Pool, user, time.Date(2026, 5, 3, 8, 0, 0, 0, paris), "login", "profile")
+	})
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	last, err := analytics.RefreshRollups(ctx, d.DB) // the insert may have landed after the others
+	if err != nil {
+		t.Fatal(err)
+	}
+	var today time.Time
+	if err := conn.QueryRow(ctx, "select (now() at time zone 'Europe/Paris')::date").Scan(&today); err != nil {
+		t.Fatal(err)
+	}
+	todayParis := day(today.Year(), int(today.Month()), today.Day())
+	checkRollup(t, conn, todayParis)
+	// A full rebuild gives the same, and keeps the coverage even when asked for less.
+	st, err = analytics.RefreshRollupsWith(ctx, d.DB, analytics.RefreshOptions{Full: true, Until: day(2026, 5, 1)})
+	if err != nil || !st.CoveredUntil.Equal(last.CoveredUntil) {
+		t.Fatalf("full refresh: %+v, %v", st, err)
+	}
+	checkRollup(t, conn, todayParis)
+
+	// And queries agree with and without the rollup on this changed history.
+	q := analytics.RetentionQuery{Query: analytics.Query{From: day(2026, 4, 25), To: day(2026, 6, 1)}, Period: "day",
+		TotalIntervals: 10, RetentionType: "retention_recurring", TargetEntity: ev("activity:login"), ReturningEntity: ev("activity")}
+	with, err := analytics.NewEngine(d.DB).Retention(ctx, q)
+	if err != nil {
+		t.Fatal(err)
+	}
+	without, err := (&analytics.Engine{DB: d.DB, NoRollup: true}).Retention(ctx, q)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !with.Executed.Rollup || without.Executed.Rollup {
+		t.Fatalf("rollup use: with %v, without %v", with.Executed.Rollup, without.Executed.Rollup)
+	}
+	compareRetention(t, with, without.Cohorts)
+}
+
+// waitForLockWait returns once a session of the database waits for a lock on
+// bdc.user_activities (the refresh behind the open writer).
+func waitForLockWait(t *testing.T, d *testdb.Database) {
+	t.Helper()
+	for range 1500 {
+		var waiting bool
+		if err := d.DB.Pool.QueryRow(t.Context(), `select exists (select 1 from pg_locks
+			where not granted and relation = 'bdc.user_activities'::regclass)`).Scan(&waiting); err != nil {
+			t.Fatal(err)
+		}
+		if waiting {
+			return
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	t.Fatal("the refresh never waited for the open writer")
+}
