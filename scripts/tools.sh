@@ -59,6 +59,8 @@ apt_package_for() {
 	amtool) echo prometheus-alertmanager ;;
 	alertmanager) echo prometheus-alertmanager ;;
 	pdftotext | pdftoppm) echo poppler-utils ;;
+	prometheus-postgres-exporter) echo prometheus-postgres-exporter ;;
+	prometheus-sql-exporter) echo prometheus-sql-exporter ;;
 	*) return 1 ;;
 	esac
 }
