@@ -92,8 +92,8 @@ const histogramParam = 7
 // Filterable reports whether the KPI applies the population filters of Params.
 func (d *Definition) Filterable() bool { return strings.Contains(d.SQL, "$3") }
 
-// args returns the bound parameters of d's SQL.
-func (d *Definition) args(p Params) []any {
+// Args returns the bound parameters of Query for p.
+func (d *Definition) Args(p Params) []any {
 	tz := p.TimeZone
 	if tz == "" {
 		tz = DefaultTimeZone
@@ -163,7 +163,7 @@ func HistogramSQL(sql string, labels, buckets, param int) string {
 
 // Run evaluates d with p in tx and returns its samples.
 func (d *Definition) Run(ctx context.Context, tx pgx.Tx, p Params) ([]Sample, error) {
-	rows, err := tx.Query(ctx, d.Query(), d.args(p)...)
+	rows, err := tx.Query(ctx, d.Query(), d.Args(p)...)
 	if err != nil {
 		return nil, fmt.Errorf("couldn't compute %s: %w", d.Name, err)
 	}

@@ -65,12 +65,7 @@ func (db *DB) migrator(ctx context.Context) (*migrate.Migrator, func(), error) {
 		release()
 		return nil, nil, fmt.Errorf("couldn't prepare migrations: %w", err)
 	}
-	sub, err := fs.Sub(migrationFiles, "migrations")
-	if err != nil {
-		release()
-		return nil, nil, err
-	}
-	if err := m.LoadMigrations(sub); err != nil {
+	if err := m.LoadMigrations(mustSub()); err != nil {
 		release()
 		return nil, nil, fmt.Errorf("couldn't load embedded migrations: %w", err)
 	}
@@ -84,4 +79,22 @@ func bootstrapSchema(ctx context.Context, conn *pgx.Conn) error {
 	defer func() { _, _ = conn.Exec(context.WithoutCancel(ctx), "select pg_advisory_unlock($1)", schemaLock) }()
 	_, err := conn.Exec(ctx, "create schema if not exists bdc_analytics")
 	return err
+}
+
+// LatestSchemaVersion is the version the embedded migrations bring a database to; components
+// that only read compare it with bdc_analytics.schema_version.
+func LatestSchemaVersion() int32 {
+	names, err := migrate.FindMigrations(mustSub())
+	if err != nil {
+		return 0
+	}
+	return int32(len(names))
+}
+
+func mustSub() fs.FS {
+	sub, err := fs.Sub(migrationFiles, "migrations")
+	if err != nil {
+		panic(err) // the embedded folder exists by construction
+	}
+	return sub
 }
