@@ -41,14 +41,14 @@ type Settings struct {
 
 // jsonData is the instance's JSON as the ConfigEditor writes it.
 type jsonData struct {
-	Host         string      `json:"host"`
-	Port         json.Number `json:"port"`
-	Database     string      `json:"database"`
-	User         string      `json:"user"`
-	SSLMode      string      `json:"sslmode"`
-	CacheTTL     json.Number `json:"cacheTTL"`
-	MaxRows      json.Number `json:"maxRows"`
-	QueryTimeout json.Number `json:"queryTimeout"`
+	Host         string `json:"host"`
+	Port         any    `json:"port"` // numbers: the editor may store them as strings
+	Database     string `json:"database"`
+	User         string `json:"user"`
+	SSLMode      string `json:"sslmode"`
+	CacheTTL     any    `json:"cacheTTL"`
+	MaxRows      any    `json:"maxRows"`
+	QueryTimeout any    `json:"queryTimeout"`
 }
 
 // Error names the setting that is wrong.
@@ -86,8 +86,8 @@ func Load(s backend.DataSourceInstanceSettings) (Settings, error) {
 	}
 	if h, p, err := net.SplitHostPort(out.Host); err == nil {
 		out.Host = h
-		if j.Port == "" {
-			j.Port = json.Number(p)
+		if j.Port == nil {
+			j.Port = p
 		}
 	}
 	var err error
@@ -126,13 +126,27 @@ func Load(s backend.DataSourceInstanceSettings) (Settings, error) {
 	return out, nil
 }
 
-func number(n json.Number, field string, def, lo, hi int) (int, error) {
-	if n == "" {
+func number(n any, field string, def, lo, hi int) (int, error) {
+	var v int
+	var err error
+	switch x := n.(type) {
+	case nil:
 		return def, nil
+	case string:
+		if x == "" {
+			return def, nil
+		}
+		v, err = strconv.Atoi(x)
+	case float64:
+		v = int(x)
+		if float64(v) != x {
+			err = fmt.Errorf("not whole")
+		}
+	default:
+		err = fmt.Errorf("not a number")
 	}
-	v, err := strconv.Atoi(n.String())
 	if err != nil || v < lo || v > hi {
-		return 0, &Error{field, fmt.Sprintf("want a whole number from %d to %d, got %q", lo, hi, n)}
+		return 0, &Error{field, fmt.Sprintf("want a whole number from %d to %d, got %v", lo, hi, n)}
 	}
 	return v, nil
 }
