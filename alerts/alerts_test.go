@@ -333,7 +333,14 @@ func scrapeExporter(t *testing.T) map[string]bool {
 	d := testdb.Get(t)
 	ctx, cancel := context.WithCancel(context.Background())
 	logger := slog.New(slog.DiscardHandler)
-	exp, err := exporter.New(d.DB, logger, exporter.Options{})
+	// Evaluated inside the seed's history, so every KPI has data; with one custom metric, so
+	// the custom metrics' own self-metrics show too.
+	custom := filepath.Join(t.TempDir(), "custom.yml")
+	if err := os.WriteFile(custom, []byte("metrics:\n  - name: bdc_custom_trainers\n    type: gauge\n    sql: select count(*) as n from bdc.users where role = 'trainer'\n    value: n\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	at := d.Seed.End.Add(-24 * time.Hour)
+	exp, err := exporter.New(d.DB, logger, exporter.Options{ConfigFile: custom, Now: func() time.Time { return at }})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -116,13 +116,19 @@ func (e *Exporter) Registry() *prometheus.Registry { return e.registry }
 
 // Run refreshes the metrics and probes the database until ctx ends.
 func (e *Exporter) Run(ctx context.Context) {
-	e.engine.Start(ctx, KPISources(e.opts.Schedules, e.opts.TimeZone))
-	e.reloadMu.Lock()
-	e.running = true
-	e.reloadMu.Unlock()
-	if err := e.Reload(); err != nil {
+	// The built-in and custom metrics start together, so readiness waits for both.
+	sources := KPISources(e.opts.Schedules, e.opts.TimeZone)
+	custom, err := e.customSources()
+	if err != nil {
 		e.logger.Error("couldn't load custom metrics", "err", err)
 	}
+	e.reloadMu.Lock()
+	e.engine.Start(ctx, append(sources, custom...))
+	for _, s := range custom {
+		e.custom = append(e.custom, s.Name())
+	}
+	e.running = true
+	e.reloadMu.Unlock()
 	defer e.engine.Wait()
 	t := time.NewTicker(e.probeInterval)
 	defer t.Stop()
@@ -156,11 +162,10 @@ func (e *Exporter) Reload() error {
 	if e.opts.ConfigFile == "" {
 		return nil
 	}
-	cfg, err := LoadCustomConfig(e.opts.ConfigFile)
+	sources, err := e.customSources()
 	if err != nil {
 		return err
 	}
-	sources := CustomSources(cfg)
 	names := make([]string, len(sources))
 	for i, s := range sources {
 		names[i] = s.Name()
@@ -174,6 +179,18 @@ func (e *Exporter) Reload() error {
 	e.custom = names
 	e.logger.Info("custom metrics loaded", "file", e.opts.ConfigFile, "metrics", len(sources))
 	return nil
+}
+
+// customSources reads the custom metrics file, if any.
+func (e *Exporter) customSources() ([]Source, error) {
+	if e.opts.ConfigFile == "" {
+		return nil, nil
+	}
+	cfg, err := LoadCustomConfig(e.opts.ConfigFile)
+	if err != nil {
+		return nil, err
+	}
+	return CustomSources(cfg), nil
 }
 
 // Ready reports whether the database was reached and every query refreshed once.
