@@ -11,7 +11,11 @@ LDFLAGS     := -X github.com/prometheus/common/version.Version=$(VERSION) \
 GOLANGCI    = $(shell scripts/tools.sh path golangci-lint)
 BENCH_USERS ?= 100000
 
-.PHONY: test postgres tools fmt-check vet lint unit build bench clean
+PLUGIN_DIST := datasource-plugin/dist
+PLUGIN_EXE  := gpx_bdc_analytics
+PLUGIN_PLATFORMS := linux/amd64 linux/arm64 darwin/arm64
+
+.PHONY: test postgres tools fmt-check vet lint unit build bench clean plugin plugin-frontend plugin-backend
 
 ## test: everything CI runs: PostgreSQL up, gofmt, go vet, golangci-lint, go test -race.
 test: postgres tools fmt-check vet lint unit
@@ -41,6 +45,20 @@ unit: tools
 ## build: the binaries, with version information, into bin/.
 build:
 	$(GO) build -ldflags "$(LDFLAGS)" -o bin/bdc-exporter ./exporter
+
+## plugin: the Grafana plugin, ready to mount: frontend (dist/module.js) then the gpx_ backends.
+plugin: plugin-frontend plugin-backend
+
+plugin-frontend:
+	cd datasource-plugin && npm ci --no-audit --no-fund && npm run build
+
+plugin-backend:
+	@for platform in $(PLUGIN_PLATFORMS); do \
+		os=$${platform%/*}; arch=$${platform#*/}; \
+		echo "building $(PLUGIN_DIST)/$(PLUGIN_EXE)_$${os}_$${arch}"; \
+		CGO_ENABLED=0 GOOS=$$os GOARCH=$$arch $(GO) build -trimpath -ldflags "$(LDFLAGS)" \
+			-o $(PLUGIN_DIST)/$(PLUGIN_EXE)_$${os}_$${arch} ./datasource-plugin/pkg || exit 1; \
+	done
 
 ## bench: side-by-side benchmarks at a documented scale (BENCH_USERS users for seeding).
 bench: postgres
