@@ -1,8 +1,10 @@
 package analytics_test
 
 import (
+	"encoding/json"
 	"slices"
 	"sort"
+	"testing"
 	"time"
 
 	"github.com/bdc-analytics/bdc/pkg/analytics"
@@ -165,4 +167,246 @@ func funnelCases(ref *refData) []funnelCase {
 		{"trainers_mid_day_bounds", withF(q(time.Date(2026, 2, 3, 10, 17, 0, 0, paris), time.Date(2026, 4, 20, 8, 45, 30, 0, paris), "ordered", 10, "day",
 			"activity:booking", "appointment_booked", "appointment_completed"), analytics.Filters{TrainerID: firstTrainers(ref)})},
 	}
+}
+
+// kindCase is one query of the other kinds, with its reference answer computed once: run
+// queries an engine, compares with the answer and returns what ran.
+type kindCase struct {
+	name string
+	// rollup says whether the statement reads the rollup when it covers the range.
+	rollup bool
+	run    func(t *testing.T, e *analytics.Engine) analytics.Executed
+}
+
+// queryCase is one query of a kind; rollup says whether it reads the rollup once refreshed.
+type queryCase[Q any] struct {
+	name   string
+	q      Q
+	rollup bool
+}
+
+// kindCases validates each query, computes its reference answer once, and returns the cases that
+// query an engine with check, which compares with the answer and returns what ran.
+func kindCases[Q any, W any, P interface {
+	*Q
+	Validate() error
+}](t *testing.T, kind string, cases []queryCase[Q], reference func(Q) W, check func(t *testing.T, e *analytics.Engine, q Q, want W) analytics.Executed) []kindCase {
+	t.Helper()
+	out := make([]kindCase, 0, len(cases))
+	for _, c := range cases {
+		q := c.q
+		if err := P(&q).Validate(); err != nil {
+			t.Fatalf("%s/%s: %v", kind, c.name, err)
+		}
+		want := reference(q)
+		out = append(out, kindCase{kind + "/" + c.name, c.rollup, func(t *testing.T, e *analytics.Engine) analytics.Executed {
+			return check(t, e, q, want)
+		}})
+	}
+	return out
+}
+
+func lifecycleCases(t *testing.T, ref *refData) []kindCase {
+	base := func(from, to time.Time) analytics.Query { return analytics.Query{From: from, To: to} }
+	cases := []queryCase[analytics.LifecycleQuery]{
+		{"weekly_activity", analytics.LifecycleQuery{Query: base(day(2026, 1, 1), histTo)}, true},
+		{"daily_login_across_dst", analytics.LifecycleQuery{Query: base(day(2026, 3, 20), day(2026, 4, 12)), Interval: "day", Event: ev("activity:login")}, true},
+		{"monthly_utc_whole_history", analytics.LifecycleQuery{Query: analytics.Query{From: histFrom, To: histTo, TimeZone: "UTC"}, Interval: "Month"}, false},
+		{"weekly_appointments_by_channel_filter", analytics.LifecycleQuery{Query: analytics.Query{From: day(2025, 12, 15), To: histTo,
+			Filters: analytics.Filters{AcquisitionChannel: []string{"cpf", "employer"}}}, Event: ev("appointment_completed")}, false},
+		{"weekly_feature_filtered", analytics.LifecycleQuery{Query: analytics.Query{From: day(2026, 2, 1), To: histTo,
+			Filters: analytics.Filters{Region: []string{"ile-de-france", "bretagne"}, Gender: []string{"female"}}}, Event: ev("feature:documents")}, true},
+		{"monthly_signup_filters", analytics.LifecycleQuery{Query: analytics.Query{From: histFrom, To: histTo,
+			Filters: analytics.Filters{AgeBand: []string{"25-34", "55+"}, TrainerID: firstTrainers(ref), AppointmentChannel: []string{"video"}}},
+			Interval: "month", Event: ev("signup")}, false},
+		{"new_york_weekly_mid_day", analytics.LifecycleQuery{Query: analytics.Query{From: time.Date(2026, 2, 3, 10, 0, 0, 0, paris),
+			To: time.Date(2026, 5, 20, 15, 30, 0, 0, paris), TimeZone: "America/New_York"}}, false},
+		{"empty_range", analytics.LifecycleQuery{Query: base(day(2024, 1, 1), day(2024, 3, 1))}, true},
+		{"single_user_daily", analytics.LifecycleQuery{Query: analytics.Query{From: histFrom, To: histTo, Filters: singleUser(ref)}, Interval: "day"}, true},
+	}
+	return kindCases(t, "lifecycle", cases, ref.lifecycle, func(t *testing.T, e *analytics.Engine, q analytics.LifecycleQuery, want []analytics.LifecyclePeriod) analytics.Executed {
+		got, err := e.Lifecycle(t.Context(), q)
+		if err != nil {
+			t.Fatal(err)
+		}
+		compareLifecycle(t, got, want)
+		return got.Executed
+	})
+}
+
+func stickinessCases(t *testing.T, ref *refData) []kindCase {
+	base := func(from, to time.Time) analytics.Query { return analytics.Query{From: from, To: to} }
+	cases := []queryCase[analytics.StickinessQuery]{
+		{"weekly_activity", analytics.StickinessQuery{Query: base(day(2026, 3, 1), histTo)}, true},
+		{"monthly_login_across_dst", analytics.StickinessQuery{Query: base(day(2026, 2, 10), day(2026, 4, 20)), Event: ev("activity:login"), Period: "month"}, true},
+		{"weekly_utc_whole_history", analytics.StickinessQuery{Query: analytics.Query{From: histFrom, To: histTo, TimeZone: "UTC"}}, false},
+		{"appointments_filtered", analytics.StickinessQuery{Query: analytics.Query{From: day(2026, 1, 1), To: histTo,
+			Filters: analytics.Filters{AppointmentChannel: []string{"phone", "video"}, Region: []string{"ile-de-france", "occitanie", "grand-est"}}},
+			Event: ev("appointment_booked")}, false},
+		{"feature_by_age_and_trainer", analytics.StickinessQuery{Query: analytics.Query{From: day(2025, 12, 20), To: day(2026, 3, 10),
+			Filters: analytics.Filters{AgeBand: []string{"18-44"}, TrainerID: firstTrainers(ref)}}, Event: ev("feature:messaging"), Period: "month"}, true},
+		{"mid_day_bounds_new_york", analytics.StickinessQuery{Query: analytics.Query{From: time.Date(2026, 3, 3, 10, 0, 0, 0, paris),
+			To: time.Date(2026, 4, 20, 15, 30, 0, 0, paris), TimeZone: "America/New_York"}}, false},
+		{"mid_day_bounds_paris", analytics.StickinessQuery{Query: base(time.Date(2026, 3, 3, 10, 0, 0, 0, paris), time.Date(2026, 4, 20, 15, 30, 0, 0, paris))}, true},
+		{"empty_range", analytics.StickinessQuery{Query: base(day(2024, 1, 1), day(2024, 3, 1))}, true},
+		{"single_user", analytics.StickinessQuery{Query: analytics.Query{From: histFrom, To: histTo, Filters: singleUser(ref)}}, true},
+	}
+	return kindCases(t, "stickiness", cases, ref.stickiness, func(t *testing.T, e *analytics.Engine, q analytics.StickinessQuery, want stickinessWant) analytics.Executed {
+		got, err := e.Stickiness(t.Context(), q)
+		if err != nil {
+			t.Fatal(err)
+		}
+		compareStickiness(t, got, want.days, want.periods)
+		return got.Executed
+	})
+}
+
+func heatmapCases(t *testing.T, ref *refData) []kindCase {
+	base := func(from, to time.Time) analytics.Query { return analytics.Query{From: from, To: to} }
+	cases := []queryCase[analytics.HeatmapQuery]{
+		{"whole_history", analytics.HeatmapQuery{Query: base(histFrom, histTo)}, false},
+		{"by_type_across_spring_dst", analytics.HeatmapQuery{Query: base(day(2026, 3, 20), day(2026, 4, 5)), ByActivityType: true}, false},
+		{"by_type_new_york_both_dst_changes", analytics.HeatmapQuery{Query: analytics.Query{From: histFrom, To: histTo, TimeZone: "America/New_York"}, ByActivityType: true}, false},
+		{"appointments_filtered", analytics.HeatmapQuery{Query: analytics.Query{From: histFrom, To: histTo,
+			Filters: analytics.Filters{AppointmentChannel: []string{"in_person"}, Gender: []string{"male"}}}, Event: ev("appointment_completed")}, false},
+		{"kolkata_half_hour_zone", analytics.HeatmapQuery{Query: analytics.Query{From: day(2026, 1, 1), To: histTo, TimeZone: "Asia/Kolkata"}, Event: ev("activity:login")}, false},
+		{"lord_howe_half_hour_dst", analytics.HeatmapQuery{Query: analytics.Query{From: histFrom, To: histTo, TimeZone: "Australia/Lord_Howe"}, ByActivityType: true}, false},
+		{"feature_single_user_utc", analytics.HeatmapQuery{Query: analytics.Query{From: histFrom, To: histTo, TimeZone: "UTC", Filters: singleUser(ref)}, Event: ev("feature:dashboard")}, false},
+		{"empty_range", analytics.HeatmapQuery{Query: base(day(2024, 1, 1), day(2024, 3, 1)), ByActivityType: true}, false},
+	}
+	return kindCases(t, "heatmap", cases, ref.heatmap, func(t *testing.T, e *analytics.Engine, q analytics.HeatmapQuery, want []analytics.HeatmapSeries) analytics.Executed {
+		got, err := e.Heatmap(t.Context(), q)
+		if err != nil {
+			t.Fatal(err)
+		}
+		compareHeatmap(t, got, want)
+		return got.Executed
+	})
+}
+
+func featureUsageCases(t *testing.T, ref *refData) []kindCase {
+	base := func(from, to time.Time) analytics.Query { return analytics.Query{From: from, To: to} }
+	cases := []queryCase[analytics.FeatureUsageQuery]{
+		{"weekly", analytics.FeatureUsageQuery{Query: base(day(2026, 1, 1), histTo)}, true},
+		{"daily_named_features_across_dst", analytics.FeatureUsageQuery{Query: base(day(2026, 3, 20), day(2026, 4, 12)), Period: "day",
+			Features: []string{"messaging", "documents", "no_such_feature"}}, true},
+		{"monthly_utc_whole_history", analytics.FeatureUsageQuery{Query: analytics.Query{From: histFrom, To: histTo, TimeZone: "UTC"}, Period: "month"}, false},
+		{"filtered", analytics.FeatureUsageQuery{Query: analytics.Query{From: day(2025, 12, 1), To: histTo,
+			Filters: analytics.Filters{AppointmentChannel: []string{"video"}, Region: []string{"ile-de-france", "auvergne-rhone-alpes"}, AgeBand: []string{"30-50"}}}}, true},
+		{"new_york_mid_day", analytics.FeatureUsageQuery{Query: analytics.Query{From: time.Date(2026, 2, 3, 10, 0, 0, 0, paris),
+			To: time.Date(2026, 5, 20, 15, 30, 0, 0, paris), TimeZone: "America/New_York"}}, false},
+		{"empty_range", analytics.FeatureUsageQuery{Query: base(day(2024, 1, 1), day(2024, 3, 1)), Features: []string{"documents"}}, true},
+		{"single_user", analytics.FeatureUsageQuery{Query: analytics.Query{From: histFrom, To: histTo, Filters: singleUser(ref)}}, true},
+	}
+	return kindCases(t, "feature_usage", cases, ref.featureUsage, func(t *testing.T, e *analytics.Engine, q analytics.FeatureUsageQuery, want featureUsageWant) analytics.Executed {
+		got, err := e.FeatureUsage(t.Context(), q)
+		if err != nil {
+			t.Fatal(err)
+		}
+		compareFeatureUsage(t, got, want.active, want.features)
+		return got.Executed
+	})
+}
+
+// noLists is an engagement query with an explicit limit of 0, as a panel's JSON gives it.
+func noLists(base analytics.Query) analytics.EngagementQuery {
+	var q analytics.EngagementQuery
+	if err := json.Unmarshal([]byte(`{"limit": 0}`), &q); err != nil {
+		panic(err)
+	}
+	q.Query = base
+	return q
+}
+
+func engagementCases(t *testing.T, ref *refData) []kindCase {
+	base := func(from, to time.Time) analytics.Query { return analytics.Query{From: from, To: to} }
+	cases := []queryCase[analytics.EngagementQuery]{
+		{"quarter_all_scores", analytics.EngagementQuery{Query: base(day(2026, 3, 1), histTo), IncludeScores: true}, true},
+		{"whole_history_by_channel", analytics.EngagementQuery{Query: base(histFrom, histTo), Limit: 5, Breakdown: "acquisition_channel"}, true},
+		{"utc_mid_day_no_lists", noLists(analytics.Query{From: time.Date(2026, 2, 3, 10, 0, 0, 0, paris),
+			To: time.Date(2026, 5, 20, 15, 30, 0, 0, paris), TimeZone: "UTC"}), false},
+		{"filtered_by_gender", analytics.EngagementQuery{Query: analytics.Query{From: day(2026, 1, 1), To: histTo,
+			Filters: analytics.Filters{AgeBand: []string{"18-39"}, TrainerID: firstTrainers(ref), AppointmentChannel: []string{"in_person", "phone"}}},
+			Breakdown: "gender", Limit: 7}, true},
+		{"new_york_by_age_band_all", analytics.EngagementQuery{Query: analytics.Query{From: day(2026, 4, 1), To: histTo, TimeZone: "America/New_York"},
+			Breakdown: "age_band", Limit: 100}, false},
+		{"empty_range", analytics.EngagementQuery{Query: base(day(2024, 1, 1), day(2024, 3, 1))}, true},
+		{"empty_range_breakdown", analytics.EngagementQuery{Query: base(day(2024, 1, 1), day(2024, 3, 1)), Breakdown: "region"}, true},
+		{"single_user", analytics.EngagementQuery{Query: analytics.Query{From: day(2026, 1, 1), To: histTo, Filters: singleUser(ref)}}, true},
+	}
+	return kindCases(t, "engagement", cases, ref.engagement, func(t *testing.T, e *analytics.Engine, q analytics.EngagementQuery, want *analytics.EngagementResult) analytics.Executed {
+		got, err := e.Engagement(t.Context(), q)
+		if err != nil {
+			t.Fatal(err)
+		}
+		compareEngagement(t, got, want)
+		return got.Executed
+	})
+}
+
+func segmentsCases(t *testing.T, ref *refData) []kindCase {
+	base := func(from, to time.Time) analytics.Query { return analytics.Query{From: from, To: to} }
+	cases := []queryCase[analytics.SegmentsQuery]{
+		{"rfm_members", analytics.SegmentsQuery{Query: base(day(2026, 1, 1), histTo), IncludeMembers: true}, true},
+		{"rfm_utc_filtered", analytics.SegmentsQuery{Query: analytics.Query{From: histFrom, To: histTo, TimeZone: "UTC",
+			Filters: analytics.Filters{AcquisitionChannel: []string{"cpf", "referral", "social"}}}}, false},
+		{"rfm_fortnight_video", analytics.SegmentsQuery{Query: analytics.Query{From: day(2026, 4, 1), To: day(2026, 4, 15),
+			Filters: analytics.Filters{AppointmentChannel: []string{"video"}}}, Method: "RFM", IncludeMembers: true}, true},
+		{"rfm_single_user", analytics.SegmentsQuery{Query: analytics.Query{From: histFrom, To: histTo, Filters: singleUser(ref)}, IncludeMembers: true}, true},
+		{"rfm_empty", analytics.SegmentsQuery{Query: base(day(2024, 1, 1), day(2024, 3, 1))}, true},
+		{"kmeans_chosen_k", analytics.SegmentsQuery{Query: base(day(2026, 1, 1), histTo), Method: "kmeans", KMin: 2, KMax: 6, Seed: 7, IncludeMembers: true}, true},
+		{"kmeans_fixed_k_filtered", analytics.SegmentsQuery{Query: analytics.Query{From: day(2026, 3, 1), To: histTo,
+			Filters: analytics.Filters{Region: []string{"ile-de-france", "nouvelle-aquitaine", "hauts-de-france"}}}, Method: "kmeans", K: 4, NInit: 2, IncludeMembers: true}, true},
+		{"kmeans_utc_range", analytics.SegmentsQuery{Query: analytics.Query{From: histFrom, To: histTo, TimeZone: "UTC"}, Method: "kmeans", KMin: 3, KMax: 5, Seed: 99}, false},
+		{"kmeans_single_user", analytics.SegmentsQuery{Query: analytics.Query{From: histFrom, To: histTo, Filters: singleUser(ref)}, Method: "kmeans", IncludeMembers: true}, true},
+		{"kmeans_empty", analytics.SegmentsQuery{Query: base(day(2024, 1, 1), day(2024, 3, 1)), Method: "kmeans"}, true},
+	}
+	return kindCases(t, "segments", cases, ref.segments, func(t *testing.T, e *analytics.Engine, q analytics.SegmentsQuery, want func(*testing.T, *analytics.SegmentsResult)) analytics.Executed {
+		got, err := e.Segments(t.Context(), q)
+		if err != nil {
+			t.Fatal(err)
+		}
+		want(t, got)
+		return got.Executed
+	})
+}
+
+func pathsCases(t *testing.T, ref *refData) []kindCase {
+	base := func(from, to time.Time) analytics.Query { return analytics.Query{From: from, To: to} }
+	kinds := func(ks ...analytics.EventKind) []analytics.EventKind { return ks }
+	journey := kinds("activity", "appointment_booked", "appointment_completed", "evaluation_started", "evaluation_completed", "signup", "programme_completed")
+	cases := []queryCase[analytics.PathsQuery]{
+		{"sessions_default", analytics.PathsQuery{Query: base(day(2026, 3, 1), day(2026, 4, 15))}, false},
+		{"sessions_by_feature_min_weight", analytics.PathsQuery{Query: base(histFrom, histTo), NodeLabel: "activity_type_feature",
+			EdgeLimit: 30, MinEdgeWeight: 3, JourneyLimit: 20, StepLimit: 7}, false},
+		{"users_journey_from_login", analytics.PathsQuery{Query: base(day(2026, 1, 1), histTo), GroupBy: "user",
+			IncludeEventTypes: kinds("activity", "appointment_booked", "appointment_completed", "evaluation_started"), StepLimit: 8,
+			StartPoint: ev("activity:login"), EdgeLimit: 100}, false},
+		{"users_to_appointment_completed", analytics.PathsQuery{Query: base(day(2025, 12, 1), histTo), GroupBy: "user",
+			IncludeEventTypes: kinds("activity", "appointment_booked", "appointment_completed"), EndPoint: ev("appointment_completed"), StepLimit: 4}, false},
+		{"users_login_to_booking", analytics.PathsQuery{Query: base(day(2026, 2, 1), histTo), GroupBy: "user",
+			IncludeEventTypes: kinds("appointment_booked", "activity"), StartPoint: ev("activity:login"), EndPoint: ev("appointment_booked"), StepLimit: 6}, false},
+		{"sessions_exclusions", analytics.PathsQuery{Query: base(day(2026, 2, 1), histTo),
+			ExcludeEvents: evs("activity:login", "feature:dashboard"), NodeLabel: "activity_type_feature"}, false},
+		{"users_activity_excluded", analytics.PathsQuery{Query: base(histFrom, histTo), GroupBy: "user",
+			IncludeEventTypes: kinds("activity", "appointment_booked", "appointment_completed"), ExcludeEvents: evs("activity"), StepLimit: 10}, false},
+		{"weight_bounds", analytics.PathsQuery{Query: base(day(2026, 1, 1), histTo), MinEdgeWeight: 2, MaxEdgeWeight: 50, EdgeLimit: 5, JourneyLimit: 3}, false},
+		{"sessions_start_at_feature", analytics.PathsQuery{Query: base(day(2026, 1, 1), histTo), StartPoint: ev("feature:calendar"), StepLimit: 3}, false},
+		{"users_login_to_login", analytics.PathsQuery{Query: base(day(2026, 4, 1), histTo), GroupBy: "user", StartPoint: ev("activity:login"),
+			EndPoint: ev("activity:login"), StepLimit: 20}, false},
+		{"users_whole_journey_filtered", analytics.PathsQuery{Query: analytics.Query{From: histFrom, To: histTo,
+			Filters: analytics.Filters{AppointmentChannel: []string{"video"}, AcquisitionChannel: []string{"cpf", "employer"}}},
+			GroupBy: "user", IncludeEventTypes: journey, StepLimit: 12, EdgeLimit: 700, JourneyLimit: 100, ExcludeEvents: evs("activity:page_view")}, false},
+		{"single_user_utc", analytics.PathsQuery{Query: analytics.Query{From: histFrom, To: histTo, TimeZone: "UTC", Filters: singleUser(ref)},
+			GroupBy: "user", IncludeEventTypes: journey, StepLimit: 20}, false},
+		{"empty_range", analytics.PathsQuery{Query: base(day(2024, 1, 1), day(2024, 3, 1)), StartPoint: ev("activity:login")}, false},
+	}
+	return kindCases(t, "paths", cases, ref.paths, func(t *testing.T, e *analytics.Engine, q analytics.PathsQuery, want *analytics.PathsResult) analytics.Executed {
+		got, err := e.Paths(t.Context(), q)
+		if err != nil {
+			t.Fatal(err)
+		}
+		comparePaths(t, got, want)
+		return got.Executed
+	})
 }

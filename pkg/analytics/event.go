@@ -121,6 +121,14 @@ func (e *Event) UnmarshalJSON(data []byte) error {
 	return nil
 }
 
+// validateOr fills an empty event with def, then validates it; param is its JSON path.
+func (e *Event) validateOr(param string, def Event) error {
+	if *e == (Event{}) {
+		*e = def
+	}
+	return e.validate(param)
+}
+
 // validate checks the event; param is its JSON path, used in the error.
 func (e Event) validate(param string) error {
 	at := func(field string) string {

@@ -2,7 +2,6 @@ package analytics
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"slices"
 	"strconv"
@@ -83,12 +82,12 @@ type FunnelQuery struct {
 // 0 is reported rather than replaced by the default.
 func (q *FunnelQuery) UnmarshalJSON(data []byte) error {
 	type plain FunnelQuery // without this method
-	var p plain
-	if err := json.Unmarshal(data, &p); err != nil {
+	p, set, err := decodeNoting[plain](data, "funnelWindowInterval")
+	if err != nil {
 		return err
 	}
 	*q = FunnelQuery(p)
-	q.windowSet = jsonHasKey(data, "funnelWindowInterval")
+	q.windowSet = set[0]
 	return nil
 }
 
@@ -218,19 +217,7 @@ func (e *Engine) Funnel(ctx context.Context, q FunnelQuery) (*FunnelResult, erro
 	if q.Breakdown == BreakdownNone {
 		first[""] += 0
 	}
-	bds := make([]string, 0, len(first))
-	for bd := range first {
-		bds = append(bds, bd)
-	}
-	slices.SortFunc(bds, func(a, b string) int {
-		if first[a] != first[b] {
-			if first[a] > first[b] {
-				return -1
-			}
-			return 1
-		}
-		return strings.Compare(a, b)
-	})
+	bds := byTotal(first)
 
 	res := &FunnelResult{Query: q, Executed: ex}
 	n := len(q.Series)

@@ -121,3 +121,69 @@ func FuzzParseAgeBand(f *testing.F) {
 		}
 	})
 }
+
+// fuzzQuery is the property every query kind's JSON must have: decoding and validation never
+// panic, a refusal is a ParamError, and a valid query survives a JSON round trip.
+func fuzzQuery[Q any, P interface {
+	*Q
+	validator
+}](f *testing.F, seeds ...string) {
+	for _, s := range seeds {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, data []byte) {
+		q := P(new(Q))
+		if json.Unmarshal(data, q) != nil {
+			return
+		}
+		if err := q.Validate(); err != nil {
+			if !errors.Is(err, analytics.ErrInvalidQuery) {
+				t.Fatalf("validation error %v is not a ParamError", err)
+			}
+			return
+		}
+		roundTrip(t, q, P(new(Q)))
+	})
+}
+
+const fuzzRange = `"from":"2026-01-01T00:00:00Z","to":"2026-06-01T00:00:00Z"`
+
+func FuzzPathsQuery(f *testing.F) {
+	fuzzQuery[analytics.PathsQuery](f,
+		`{`+fuzzRange+`}`,
+		`{`+fuzzRange+`,"includeEventTypes":["activity","appointment_booked"],"groupBy":"user","startPoint":"activity:login","endPoint":{"kind":"appointment_booked"},"stepLimit":6,"edgeLimit":700,"minEdgeWeight":2,"maxEdgeWeight":10,"excludeEvents":["feature:profile"],"nodeLabel":"activity_type_feature","journeyLimit":100}`,
+		`{`+fuzzRange+`,"stepLimit":0}`, `{`+fuzzRange+`,"includeEventTypes":["signup"]}`, `{"startPoint":"signup"}`, `{"excludeEvents":[{}]}`)
+}
+
+func FuzzLifecycleQuery(f *testing.F) {
+	fuzzQuery[analytics.LifecycleQuery](f,
+		`{`+fuzzRange+`}`, `{`+fuzzRange+`,"interval":"Day","event":"activity:login","timezone":"Asia/Kolkata"}`,
+		`{`+fuzzRange+`,"interval":"month","event":{"kind":"appointment_completed"},"filters":{"appointmentChannel":["video"]}}`, `{"interval":"year"}`)
+}
+
+func FuzzStickinessQuery(f *testing.F) {
+	fuzzQuery[analytics.StickinessQuery](f,
+		`{`+fuzzRange+`}`, `{`+fuzzRange+`,"period":"month","event":"feature:documents"}`, `{`+fuzzRange+`,"period":"day"}`)
+}
+
+func FuzzEngagementQuery(f *testing.F) {
+	fuzzQuery[analytics.EngagementQuery](f,
+		`{`+fuzzRange+`}`, `{`+fuzzRange+`,"limit":0,"breakdown":"region"}`, `{`+fuzzRange+`,"limit":100,"breakdown":"age_band","filters":{"ageBand":["18-24"]}}`, `{"limit":-1}`)
+}
+
+func FuzzSegmentsQuery(f *testing.F) {
+	fuzzQuery[analytics.SegmentsQuery](f,
+		`{`+fuzzRange+`}`, `{`+fuzzRange+`,"method":"kmeans","k":4,"seed":"42","nInit":2,"includeMembers":true}`,
+		`{`+fuzzRange+`,"method":"kmeans","kMin":3,"kMax":9,"seed":7}`, `{`+fuzzRange+`,"method":"rfm","k":3}`, `{"seed":-1}`)
+}
+
+func FuzzFeatureUsageQuery(f *testing.F) {
+	fuzzQuery[analytics.FeatureUsageQuery](f,
+		`{`+fuzzRange+`}`, `{`+fuzzRange+`,"features":["documents","messaging"],"period":"day"}`, `{"features":["a","a"]}`)
+}
+
+func FuzzHeatmapQuery(f *testing.F) {
+	fuzzQuery[analytics.HeatmapQuery](f,
+		`{`+fuzzRange+`}`, `{`+fuzzRange+`,"event":"activity","byActivityType":true,"timezone":"Australia/Lord_Howe"}`,
+		`{`+fuzzRange+`,"event":"appointment_completed","byActivityType":true}`)
+}

@@ -23,9 +23,11 @@
 package analytics
 
 import (
+	"cmp"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -319,8 +321,9 @@ type Executed struct {
 	Args []any `json:"args"`
 	// Rollup is true when the statement reads bdc_analytics.user_activity_daily, for the days
 	// the rollup covers; it reads raw rows for the days after. It is false before the first
-	// refresh, in a time zone other than the platform's, and for events the rollup cannot
-	// answer (appointments, evaluations, signups, an activity type and a feature together).
+	// refresh, in a time zone other than the platform's, for events the rollup cannot answer
+	// (appointments, evaluations, signups, an activity type and a feature together), and for the
+	// kinds that need every event's instant (funnels, paths, heatmaps).
 	Rollup bool `json:"rollup"`
 }
 
@@ -348,6 +351,43 @@ func formatArg(a any) string {
 		}
 		return string(j)
 	}
+}
+
+// decodeNoting decodes the JSON object data into a T, a query's plain type (without its
+// UnmarshalJSON method), and reports for each key whether data gives it a non-null value (keys
+// match as encoding/json matches fields), so that an explicit 0 can be told from an absent
+// parameter.
+func decodeNoting[T any](data []byte, keys ...string) (T, []bool, error) {
+	var v T
+	set := make([]bool, len(keys))
+	if err := json.Unmarshal(data, &v); err != nil {
+		return v, set, err
+	}
+	// data decoded into a struct, so it is an object (or null): this cannot fail.
+	var raw map[string]json.RawMessage
+	_ = json.Unmarshal(data, &raw)
+	for k, val := range raw {
+		for i, key := range keys {
+			set[i] = set[i] || (strings.EqualFold(k, key) && string(val) != "null")
+		}
+	}
+	return v, set, nil
+}
+
+// byTotal orders the keys of totals (breakdown values, activity types) as results list them:
+// largest total first, then by name.
+func byTotal(totals map[string]int64) []string {
+	keys := make([]string, 0, len(totals))
+	for k := range totals {
+		keys = append(keys, k)
+	}
+	slices.SortFunc(keys, func(a, b string) int {
+		if totals[a] != totals[b] {
+			return cmp.Compare(totals[b], totals[a])
+		}
+		return strings.Compare(a, b)
+	})
+	return keys
 }
 
 func joinQuoted[T ~string](vals []T) string {

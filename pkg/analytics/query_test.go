@@ -3,6 +3,8 @@ package analytics_test
 import (
 	"encoding/json"
 	"errors"
+	"fmt"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -293,4 +295,237 @@ func TestParseAgeBand(t *testing.T) {
 			t.Errorf("ParseAgeBand(%q) = %+v, want an error", s, b)
 		}
 	}
+}
+
+// validationCase edits a valid query of some kind into one the kind must refuse, naming param.
+type validationCase[Q any] struct {
+	name  string
+	edit  func(q *Q)
+	param string
+}
+
+// checkValidation runs the cases on fresh valid queries, through Validate and through the engine
+// (which has no database here, so it must refuse before reaching one).
+func checkValidation[Q any](t *testing.T, valid func() Q, validate func(*Q) error, run func(Q) error, cases []validationCase[Q]) {
+	t.Helper()
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			q := valid()
+			c.edit(&q)
+			wantParamErr(t, validate(&q), c.param)
+			wantParamErr(t, run(q), c.param)
+		})
+	}
+	q := valid()
+	if err := validate(&q); err != nil {
+		t.Fatalf("the valid query is refused: %v", err)
+	}
+}
+
+func TestPathsValidation(t *testing.T) {
+	kinds := func(ks ...analytics.EventKind) []analytics.EventKind { return ks }
+	many := make([]analytics.Event, analytics.MaxExcludeEvents+1)
+	for i := range many {
+		many[i] = ev("activity:login")
+	}
+	e := &analytics.Engine{}
+	checkValidation(t, func() analytics.PathsQuery { return analytics.PathsQuery{Query: validBase()} },
+		(*analytics.PathsQuery).Validate,
+		func(q analytics.PathsQuery) error { _, err := e.Paths(t.Context(), q); return err },
+		[]validationCase[analytics.PathsQuery]{
+			{"unknown event type", func(q *analytics.PathsQuery) { q.IncludeEventTypes = kinds("activity", "pageview") }, "includeEventTypes[1]"},
+			{"duplicate event type", func(q *analytics.PathsQuery) {
+				q.IncludeEventTypes = kinds("activity", "signup", "activity")
+				q.GroupBy = "user"
+			}, "includeEventTypes[2]"},
+			{"sessions of appointments", func(q *analytics.PathsQuery) { q.IncludeEventTypes = kinds("activity", "appointment_booked") }, "groupBy"},
+			{"grouping", func(q *analytics.PathsQuery) { q.GroupBy = "device" }, "groupBy"},
+			{"label", func(q *analytics.PathsQuery) { q.NodeLabel = "url" }, "nodeLabel"},
+			{"start point kind", func(q *analytics.PathsQuery) { q.StartPoint = analytics.Event{Kind: "purchase"} }, "startPoint.kind"},
+			{"start point not included", func(q *analytics.PathsQuery) { q.StartPoint = ev("signup") }, "startPoint.kind"},
+			{"end point feature", func(q *analytics.PathsQuery) { q.EndPoint = analytics.Event{Kind: "activity", Feature: "a\x00b"} }, "endPoint.feature"},
+			{"excluded event", func(q *analytics.PathsQuery) { q.ExcludeEvents = []analytics.Event{ev("activity:login"), {}} }, "excludeEvents[1].kind"},
+			{"too many exclusions", func(q *analytics.PathsQuery) { q.ExcludeEvents = many }, "excludeEvents"},
+			{"one step", func(q *analytics.PathsQuery) { q.StepLimit = 1 }, "stepLimit"},
+			{"too many steps", func(q *analytics.PathsQuery) { q.StepLimit = 21 }, "stepLimit"},
+			{"edges over the node graph's limit", func(q *analytics.PathsQuery) { q.EdgeLimit = 701 }, "edgeLimit"},
+			{"negative edges", func(q *analytics.PathsQuery) { q.EdgeLimit = -1 }, "edgeLimit"},
+			{"journeys", func(q *analytics.PathsQuery) { q.JourneyLimit = 101 }, "journeyLimit"},
+			{"negative weight", func(q *analytics.PathsQuery) { q.MinEdgeWeight = -1 }, "minEdgeWeight"},
+			{"max below min", func(q *analytics.PathsQuery) { q.MinEdgeWeight, q.MaxEdgeWeight = 10, 5 }, "maxEdgeWeight"},
+			{"base checked", func(q *analytics.PathsQuery) { q.TimeZone = "Local" }, "timezone"},
+		})
+	for _, key := range []string{"stepLimit", "edgeLimit", "journeyLimit"} {
+		var q analytics.PathsQuery
+		if err := json.Unmarshal([]byte(`{"from": "2026-01-01T00:00:00Z", "to": "2026-02-01T00:00:00Z", "`+key+`": 0}`), &q); err != nil {
+			t.Fatal(err)
+		}
+		wantParamErr(t, q.Validate(), key)
+	}
+}
+
+func TestPathsDefaultsAndJSON(t *testing.T) {
+	panel := `{"refId": "C", "queryType": "paths", "from": "2026-03-01T00:00:00Z", "to": "2026-04-01T00:00:00Z",
+		"includeEventTypes": ["activity", "appointment_booked"], "groupBy": "user",
+		"startPoint": "activity:login", "endPoint": {"kind": "appointment_booked"},
+		"stepLimit": 6, "edgeLimit": 40, "minEdgeWeight": 2, "maxEdgeWeight": 900,
+		"excludeEvents": ["feature:profile"], "nodeLabel": "activity_type_feature", "journeyLimit": 15}`
+	var q analytics.PathsQuery
+	if err := json.Unmarshal([]byte(panel), &q); err != nil {
+		t.Fatal(err)
+	}
+	if err := q.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	if len(q.IncludeEventTypes) != 2 || q.StartPoint != ev("activity:login") || q.EndPoint != ev("appointment_booked") ||
+		q.StepLimit != 6 || q.EdgeLimit != 40 || q.MinEdgeWeight != 2 || q.MaxEdgeWeight != 900 || q.ExcludeEvents[0] != ev("feature:profile") ||
+		q.GroupBy != "user" || q.NodeLabel != "activity_type_feature" || q.JourneyLimit != 15 {
+		t.Fatalf("decoded %+v", q)
+	}
+	d := analytics.PathsQuery{Query: validBase()}
+	if err := d.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Equal(d.IncludeEventTypes, []analytics.EventKind{"activity"}) || d.GroupBy != "session" || d.NodeLabel != "activity_type" ||
+		d.StepLimit != 5 || d.EdgeLimit != 50 || d.JourneyLimit != 10 || d.MinEdgeWeight != 0 || d.MaxEdgeWeight != 0 {
+		t.Fatalf("defaults: %+v", d)
+	}
+	if analytics.MaxPathNodes > 1500 {
+		t.Fatalf("up to %d nodes, over Grafana's node graph limit", analytics.MaxPathNodes)
+	}
+}
+
+func TestLifecycleValidation(t *testing.T) {
+	e := &analytics.Engine{}
+	checkValidation(t, func() analytics.LifecycleQuery { return analytics.LifecycleQuery{Query: validBase()} },
+		(*analytics.LifecycleQuery).Validate,
+		func(q analytics.LifecycleQuery) error { _, err := e.Lifecycle(t.Context(), q); return err },
+		[]validationCase[analytics.LifecycleQuery]{
+			{"interval", func(q *analytics.LifecycleQuery) { q.Interval = "hour" }, "interval"},
+			{"event", func(q *analytics.LifecycleQuery) { q.Event = analytics.Event{Kind: "login"} }, "event.kind"},
+			{"event type on appointment", func(q *analytics.LifecycleQuery) {
+				q.Event = analytics.Event{Kind: "appointment_booked", Feature: "calendar"}
+			}, "event.kind"},
+			{"too many days", func(q *analytics.LifecycleQuery) { q.Interval = "day"; q.From = day(2021, 1, 1) }, "from"},
+			{"base checked", func(q *analytics.LifecycleQuery) { q.Filters.AgeBand = []string{"old"} }, "filters.ageBand[0]"},
+		})
+	q := analytics.LifecycleQuery{Query: validBase()}
+	if err := q.Validate(); err != nil || q.Interval != "week" || q.Event != ev("activity") {
+		t.Fatalf("defaults: %+v, %v", q, err)
+	}
+}
+
+func TestStickinessValidation(t *testing.T) {
+	e := &analytics.Engine{}
+	checkValidation(t, func() analytics.StickinessQuery { return analytics.StickinessQuery{Query: validBase()} },
+		(*analytics.StickinessQuery).Validate,
+		func(q analytics.StickinessQuery) error { _, err := e.Stickiness(t.Context(), q); return err },
+		[]validationCase[analytics.StickinessQuery]{
+			{"day period", func(q *analytics.StickinessQuery) { q.Period = "day" }, "period"},
+			{"unknown period", func(q *analytics.StickinessQuery) { q.Period = "quarter" }, "period"},
+			{"event", func(q *analytics.StickinessQuery) {
+				q.Event = analytics.Event{Kind: "activity", ActivityType: strings.Repeat("x", 201)}
+			}, "event.activityType"},
+			{"too many days", func(q *analytics.StickinessQuery) { q.From = day(2023, 1, 1) }, "from"},
+			{"base checked", func(q *analytics.StickinessQuery) { q.To = q.From }, "to"},
+		})
+	q := analytics.StickinessQuery{Query: validBase()}
+	if err := q.Validate(); err != nil || q.Period != "week" || q.Event != ev("activity") {
+		t.Fatalf("defaults: %+v, %v", q, err)
+	}
+}
+
+func TestEngagementValidation(t *testing.T) {
+	e := &analytics.Engine{}
+	checkValidation(t, func() analytics.EngagementQuery { return analytics.EngagementQuery{Query: validBase()} },
+		(*analytics.EngagementQuery).Validate,
+		func(q analytics.EngagementQuery) error { _, err := e.Engagement(t.Context(), q); return err },
+		[]validationCase[analytics.EngagementQuery]{
+			{"negative limit", func(q *analytics.EngagementQuery) { q.Limit = -1 }, "limit"},
+			{"limit too long", func(q *analytics.EngagementQuery) { q.Limit = 101 }, "limit"},
+			{"breakdown", func(q *analytics.EngagementQuery) { q.Breakdown = "email" }, "breakdown"},
+			{"too many days", func(q *analytics.EngagementQuery) { q.From = day(2023, 1, 1) }, "from"},
+			{"base checked", func(q *analytics.EngagementQuery) { q.Filters.TrainerID = []int64{0} }, "filters.trainerId[0]"},
+		})
+	q := analytics.EngagementQuery{Query: validBase()}
+	if err := q.Validate(); err != nil || q.Limit != analytics.DefaultEngagementLimit {
+		t.Fatalf("defaults: %+v, %v", q, err)
+	}
+	// An explicit 0 in JSON means no lists, and survives a round trip.
+	var z analytics.EngagementQuery
+	if err := json.Unmarshal([]byte(`{"from": "2026-01-01T00:00:00Z", "to": "2026-02-01T00:00:00Z", "limit": 0}`), &z); err != nil {
+		t.Fatal(err)
+	}
+	if err := z.Validate(); err != nil || z.Limit != 0 {
+		t.Fatalf("explicit 0: %+v, %v", z, err)
+	}
+	roundTrip(t, &z, &analytics.EngagementQuery{})
+}
+
+func TestSegmentsValidation(t *testing.T) {
+	e := &analytics.Engine{}
+	checkValidation(t, func() analytics.SegmentsQuery { return analytics.SegmentsQuery{Query: validBase(), Method: "kmeans"} },
+		(*analytics.SegmentsQuery).Validate,
+		func(q analytics.SegmentsQuery) error { _, err := e.Segments(t.Context(), q); return err },
+		[]validationCase[analytics.SegmentsQuery]{
+			{"method", func(q *analytics.SegmentsQuery) { q.Method = "dbscan" }, "method"},
+			{"k on rfm", func(q *analytics.SegmentsQuery) { q.Method = "rfm"; q.K = 3 }, "k"},
+			{"seed on rfm", func(q *analytics.SegmentsQuery) { q.Method = "rfm"; q.Seed = 3 }, "seed"},
+			{"k of one", func(q *analytics.SegmentsQuery) { q.K = 1 }, "k"},
+			{"k too large", func(q *analytics.SegmentsQuery) { q.K = 21 }, "k"},
+			{"k and a range", func(q *analytics.SegmentsQuery) { q.K = 3; q.KMin = 2 }, "kMin"},
+			{"kMin", func(q *analytics.SegmentsQuery) { q.KMin = 1 }, "kMin"},
+			{"kMax below kMin", func(q *analytics.SegmentsQuery) { q.KMin, q.KMax = 5, 4 }, "kMax"},
+			{"kMax too large", func(q *analytics.SegmentsQuery) { q.KMax = 50 }, "kMax"},
+			{"nInit", func(q *analytics.SegmentsQuery) { q.NInit = 21 }, "nInit"},
+			{"negative nInit", func(q *analytics.SegmentsQuery) { q.NInit = -2 }, "nInit"},
+			{"too many days", func(q *analytics.SegmentsQuery) { q.From = day(2023, 1, 1) }, "from"},
+			{"base checked", func(q *analytics.SegmentsQuery) { q.Filters.Region = []string{""} }, "filters.region[0]"},
+		})
+	q := analytics.SegmentsQuery{Query: validBase()}
+	if err := q.Validate(); err != nil || q.Method != "rfm" {
+		t.Fatalf("defaults: %+v, %v", q, err)
+	}
+	q = analytics.SegmentsQuery{Query: validBase(), Method: "KMeans"}
+	if err := q.Validate(); err != nil || q.Method != "kmeans" || q.KMin != 2 || q.KMax != 8 || q.NInit != 4 {
+		t.Fatalf("k-means defaults: %+v, %v", q, err)
+	}
+	// A seed may come from a template variable, as a string.
+	if err := json.Unmarshal([]byte(`{"method": "kmeans", "seed": "18446744073709551615"}`), &q); err != nil || q.Seed != 1<<64-1 {
+		t.Fatalf("string seed: %d, %v", q.Seed, err)
+	}
+	if err := json.Unmarshal([]byte(`{"method": "kmeans", "seed": "-1"}`), &q); err == nil {
+		t.Fatal("a negative seed was accepted")
+	}
+}
+
+func TestFeatureUsageValidation(t *testing.T) {
+	many := make([]string, analytics.MaxFeatures+1)
+	for i := range many {
+		many[i] = fmt.Sprint("f", i)
+	}
+	e := &analytics.Engine{}
+	checkValidation(t, func() analytics.FeatureUsageQuery { return analytics.FeatureUsageQuery{Query: validBase()} },
+		(*analytics.FeatureUsageQuery).Validate,
+		func(q analytics.FeatureUsageQuery) error { _, err := e.FeatureUsage(t.Context(), q); return err },
+		[]validationCase[analytics.FeatureUsageQuery]{
+			{"empty feature", func(q *analytics.FeatureUsageQuery) { q.Features = []string{"documents", ""} }, "features[1]"},
+			{"duplicate feature", func(q *analytics.FeatureUsageQuery) { q.Features = []string{"documents", "messaging", "documents"} }, "features[2]"},
+			{"too many features", func(q *analytics.FeatureUsageQuery) { q.Features = many }, "features"},
+			{"period", func(q *analytics.FeatureUsageQuery) { q.Period = "fortnight" }, "period"},
+			{"too many periods", func(q *analytics.FeatureUsageQuery) { q.Period = "day"; q.From = day(2020, 1, 1) }, "from"},
+			{"base checked", func(q *analytics.FeatureUsageQuery) { q.From = time.Time{} }, "from"},
+		})
+}
+
+func TestHeatmapValidation(t *testing.T) {
+	e := &analytics.Engine{}
+	checkValidation(t, func() analytics.HeatmapQuery { return analytics.HeatmapQuery{Query: validBase()} },
+		(*analytics.HeatmapQuery).Validate,
+		func(q analytics.HeatmapQuery) error { _, err := e.Heatmap(t.Context(), q); return err },
+		[]validationCase[analytics.HeatmapQuery]{
+			{"event", func(q *analytics.HeatmapQuery) { q.Event = analytics.Event{Kind: "click"} }, "event.kind"},
+			{"by type of appointments", func(q *analytics.HeatmapQuery) { q.Event = ev("appointment_completed"); q.ByActivityType = true }, "byActivityType"},
+			{"zone", func(q *analytics.HeatmapQuery) { q.TimeZone = "Europe/Atlantis" }, "timezone"},
+		})
 }

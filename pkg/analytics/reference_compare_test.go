@@ -31,6 +31,12 @@ func TestAgainstReference(t *testing.T) {
 		fwant[i] = ref.funnel(q)
 	}
 
+	var kinds []kindCase
+	for _, cases := range [](func(*testing.T, *refData) []kindCase){lifecycleCases, stickinessCases, heatmapCases,
+		featureUsageCases, engagementCases, segmentsCases, pathsCases} {
+		kinds = append(kinds, cases(t, ref)...)
+	}
+
 	resetRollup(ctx, t, d)
 	phases := []struct {
 		name    string
@@ -79,6 +85,19 @@ func TestAgainstReference(t *testing.T) {
 						t.Fatal(err)
 					}
 					compareFunnel(t, got, fwant[i])
+				})
+			}
+			for _, c := range kinds {
+				t.Run(c.name, func(t *testing.T) {
+					ex := c.run(t, ph.engine)
+					// Once refreshed over the whole history, the rollup is read wherever it can
+					// answer; never before.
+					switch {
+					case ph.name == "full_rollup" && ex.Rollup != c.rollup:
+						t.Errorf("Executed.Rollup = %v, want %v", ex.Rollup, c.rollup)
+					case (ph.name == "no_rollup" || ph.name == "before_refresh") && ex.Rollup:
+						t.Error("Executed.Rollup is set with no rollup to read")
+					}
 				})
 			}
 		})

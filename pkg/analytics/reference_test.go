@@ -32,19 +32,28 @@ func mustZone(name string) *time.Location {
 }
 
 type refActivity struct {
+	id            int64
 	at            time.Time
 	typ, feature  string
 	featureIsNull bool
+	session       *string
 }
 
 type refAppointment struct {
+	id                int64
 	booked, scheduled time.Time
 	channel, status   string
 }
 
 type refEvaluation struct {
+	id        int64
 	started   time.Time
 	completed *time.Time
+}
+
+type refPayment struct {
+	at    time.Time
+	cents int64
 }
 
 type refUser struct {
@@ -56,11 +65,13 @@ type refUser struct {
 	region      string
 	gender      string
 	birthYear   int
+	benID       int64
 	benCreated  time.Time
 	completed   *time.Time
 	activities  []refActivity
 	appts       []refAppointment
 	evals       []refEvaluation
+	payments    []refPayment
 }
 
 // refData is every row the analytics read, by user.
@@ -107,16 +118,16 @@ func loadRef(t testing.TB, d *testdb.Database) *refData {
 			return err
 		}
 		u := ref.byID[uid]
-		u.beneficiary, u.trainer, u.channel, u.region, u.gender, u.birthYear, u.benCreated, u.completed =
-			true, b.trainer, b.channel, b.region, b.gender, b.birthYear, b.benCreated, b.completed
+		u.beneficiary, u.trainer, u.channel, u.region, u.gender, u.birthYear, u.benID, u.benCreated, u.completed =
+			true, b.trainer, b.channel, b.region, b.gender, b.birthYear, id, b.benCreated, b.completed
 		benByID[id] = u
 		return nil
 	})
-	each("select user_id, occurred_at, activity_type, feature from bdc.user_activities", func(r pgx.Rows) error {
+	each("select id, user_id, occurred_at, activity_type, feature, session_id from bdc.user_activities", func(r pgx.Rows) error {
 		var uid int64
 		var a refActivity
 		var feature *string
-		if err := r.Scan(&uid, &a.at, &a.typ, &feature); err != nil {
+		if err := r.Scan(&a.id, &uid, &a.at, &a.typ, &feature, &a.session); err != nil {
 			return err
 		}
 		if feature == nil {
@@ -128,24 +139,34 @@ func loadRef(t testing.TB, d *testdb.Database) *refData {
 		u.activities = append(u.activities, a)
 		return nil
 	})
-	each("select beneficiary_id, booked_at, scheduled_at, channel, status from bdc.appointments", func(r pgx.Rows) error {
+	each("select id, beneficiary_id, booked_at, scheduled_at, channel, status from bdc.appointments", func(r pgx.Rows) error {
 		var bid int64
 		var a refAppointment
-		if err := r.Scan(&bid, &a.booked, &a.scheduled, &a.channel, &a.status); err != nil {
+		if err := r.Scan(&a.id, &bid, &a.booked, &a.scheduled, &a.channel, &a.status); err != nil {
 			return err
 		}
 		u := benByID[bid]
 		u.appts = append(u.appts, a)
 		return nil
 	})
-	each("select beneficiary_id, started_at, completed_at from bdc.evaluations", func(r pgx.Rows) error {
+	each("select id, beneficiary_id, started_at, completed_at from bdc.evaluations", func(r pgx.Rows) error {
 		var bid int64
 		var e refEvaluation
-		if err := r.Scan(&bid, &e.started, &e.completed); err != nil {
+		if err := r.Scan(&e.id, &bid, &e.started, &e.completed); err != nil {
 			return err
 		}
 		u := benByID[bid]
 		u.evals = append(u.evals, e)
+		return nil
+	})
+	each("select beneficiary_id, paid_at, amount_cents from bdc.payments", func(r pgx.Rows) error {
+		var bid int64
+		var p refPayment
+		if err := r.Scan(&bid, &p.at, &p.cents); err != nil {
+			return err
+		}
+		u := benByID[bid]
+		u.payments = append(u.payments, p)
 		return nil
 	})
 	return ref
@@ -224,44 +245,71 @@ func (u *refUser) inPopulation(f analytics.Filters) bool {
 // events lists the instants of the user's events e, over all time.
 func (u *refUser) events(e analytics.Event, f analytics.Filters) []time.Time {
 	var out []time.Time
-	switch e.Kind {
+	for _, ev := range u.detailed(e.Kind, f) {
+		if ev.matches(e) {
+			out = append(out, ev.at)
+		}
+	}
+	return out
+}
+
+// refEvent is one event with what paths and heatmaps need to know of it.
+type refEvent struct {
+	kind          analytics.EventKind
+	at            time.Time
+	id            int64
+	typ, feature  string // activity only
+	featureIsNull bool
+	session       *string
+}
+
+// detailed lists the user's events of kind over all time, as the kind defines them.
+func (u *refUser) detailed(kind analytics.EventKind, f analytics.Filters) []refEvent {
+	var out []refEvent
+	switch kind {
 	case analytics.EventSignup:
-		out = append(out, u.created)
+		out = append(out, refEvent{kind: kind, at: u.created, id: u.id})
 	case analytics.EventActivity:
 		for _, a := range u.activities {
-			if (e.ActivityType == "" || a.typ == e.ActivityType) && (e.Feature == "" || (!a.featureIsNull && a.feature == e.Feature)) {
-				out = append(out, a.at)
-			}
+			out = append(out, refEvent{kind: kind, at: a.at, id: a.id, typ: a.typ, feature: a.feature, featureIsNull: a.featureIsNull, session: a.session})
 		}
 	case analytics.EventAppointmentBooked, analytics.EventAppointmentCompleted:
 		for _, a := range u.appts {
 			if !anyOf(f.AppointmentChannel, a.channel) {
 				continue
 			}
-			if e.Kind == analytics.EventAppointmentBooked {
-				out = append(out, a.booked)
+			if kind == analytics.EventAppointmentBooked {
+				out = append(out, refEvent{kind: kind, at: a.booked, id: a.id})
 			} else if a.status == "completed" {
-				out = append(out, a.scheduled)
+				out = append(out, refEvent{kind: kind, at: a.scheduled, id: a.id})
 			}
 		}
 	case analytics.EventEvaluationStarted:
-		for _, ev := range u.evals {
-			out = append(out, ev.started)
+		for _, e := range u.evals {
+			out = append(out, refEvent{kind: kind, at: e.started, id: e.id})
 		}
 	case analytics.EventEvaluationCompleted:
-		for _, ev := range u.evals {
-			if ev.completed != nil {
-				out = append(out, *ev.completed)
+		for _, e := range u.evals {
+			if e.completed != nil {
+				out = append(out, refEvent{kind: kind, at: *e.completed, id: e.id})
 			}
 		}
 	case analytics.EventProgrammeCompleted:
 		if u.completed != nil {
-			out = append(out, *u.completed)
+			out = append(out, refEvent{kind: kind, at: *u.completed, id: u.benID})
 		}
 	default:
-		panic("reference: unknown event " + e.Kind)
+		panic("reference: unknown event " + kind)
 	}
 	return out
+}
+
+// matches reports whether ev is an event e selects.
+func (ev refEvent) matches(e analytics.Event) bool {
+	if ev.kind != e.Kind {
+		return false
+	}
+	return (e.ActivityType == "" || ev.typ == e.ActivityType) && (e.Feature == "" || (!ev.featureIsNull && ev.feature == e.Feature))
 }
 
 // refPeriods re-derives the cohort periods: calendar days, Monday weeks or months in loc.

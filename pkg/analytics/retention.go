@@ -2,24 +2,11 @@ package analytics
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
-	"slices"
 	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5"
-)
-
-// Period is the length of a retention cohort and interval: a calendar day, week (Monday to
-// Sunday) or month in the query's time zone.
-type Period string
-
-// Periods.
-const (
-	PeriodDay   Period = "day"
-	PeriodWeek  Period = "week"
-	PeriodMonth Period = "month"
 )
 
 // RetentionType says which target events make a cohort.
@@ -50,7 +37,7 @@ const (
 const (
 	DefaultTotalIntervals = 8
 	MaxTotalIntervals     = 366
-	MaxCohorts            = 1000
+	MaxCohorts            = MaxPeriods
 )
 
 // RetentionQuery is a PostHog-style retention table. Cohorts are the periods from the one that
@@ -85,28 +72,13 @@ type RetentionQuery struct {
 // reported rather than replaced by the default.
 func (q *RetentionQuery) UnmarshalJSON(data []byte) error {
 	type plain RetentionQuery // without this method
-	var p plain
-	if err := json.Unmarshal(data, &p); err != nil {
+	p, set, err := decodeNoting[plain](data, "totalIntervals")
+	if err != nil {
 		return err
 	}
 	*q = RetentionQuery(p)
-	q.intervalsSet = jsonHasKey(data, "totalIntervals")
+	q.intervalsSet = set[0]
 	return nil
-}
-
-// jsonHasKey reports whether the object data has key (matched as encoding/json matches fields)
-// with a non-null value.
-func jsonHasKey(data []byte, key string) bool {
-	var raw map[string]json.RawMessage
-	if json.Unmarshal(data, &raw) != nil {
-		return false
-	}
-	for k, v := range raw {
-		if strings.EqualFold(k, key) && string(v) != "null" {
-			return true
-		}
-	}
-	return false
 }
 
 // Validate checks the query and fills its defaults; errors are *ParamError.
@@ -114,13 +86,8 @@ func (q *RetentionQuery) Validate() error {
 	if err := q.Query.Validate(); err != nil {
 		return err
 	}
-	q.Period = Period(strings.ToLower(string(q.Period))) // PostHog writes "Week"
-	switch q.Period {
-	case "":
-		q.Period = PeriodWeek
-	case PeriodDay, PeriodWeek, PeriodMonth:
-	default:
-		return paramErr("period", "unknown period %q; one of \"day\", \"week\", \"month\"", string(q.Period))
+	if err := validatePeriod("period", &q.Period, PeriodWeek, PeriodDay, PeriodWeek, PeriodMonth); err != nil {
+		return err
 	}
 	if q.TotalIntervals == 0 && !q.intervalsSet {
 		q.TotalIntervals = DefaultTotalIntervals
@@ -128,16 +95,10 @@ func (q *RetentionQuery) Validate() error {
 	if q.TotalIntervals < 1 || q.TotalIntervals > MaxTotalIntervals {
 		return paramErr("totalIntervals", "must be between 1 and %d, got %d", MaxTotalIntervals, q.TotalIntervals)
 	}
-	if q.TargetEntity == (Event{}) {
-		q.TargetEntity = Event{Kind: EventSignup}
-	}
-	if err := q.TargetEntity.validate("targetEntity"); err != nil {
+	if err := q.TargetEntity.validateOr("targetEntity", Event{Kind: EventSignup}); err != nil {
 		return err
 	}
-	if q.ReturningEntity == (Event{}) {
-		q.ReturningEntity = Event{Kind: EventActivity}
-	}
-	if err := q.ReturningEntity.validate("returningEntity"); err != nil {
+	if err := q.ReturningEntity.validateOr("returningEntity", Event{Kind: EventActivity}); err != nil {
 		return err
 	}
 	switch q.RetentionType {
@@ -161,56 +122,11 @@ func (q *RetentionQuery) Validate() error {
 	if err := q.Breakdown.validate(); err != nil {
 		return err
 	}
-	if n := q.cohorts(); n > MaxCohorts {
-		return paramErr("from", "the range holds %d %s periods, at most %d", n, q.Period, MaxCohorts)
-	}
-	return nil
+	return q.calendar().checkCount()
 }
 
-// start is the first day of the first cohort: the period that holds From.
-func (q *RetentionQuery) start() civil {
-	d := dateOf(q.From, q.Location())
-	switch q.Period {
-	case PeriodWeek:
-		return d.AddDate(0, 0, -((int(d.Weekday()) + 6) % 7))
-	case PeriodMonth:
-		return d.AddDate(0, 0, 1-d.Day())
-	}
-	return d
-}
-
-// periodIndex is the number of periods from start to the period that holds d.
-func (q *RetentionQuery) periodIndex(d civil) int {
-	start := q.start()
-	switch q.Period {
-	case PeriodWeek:
-		return daysBetween(start, d) / 7
-	case PeriodMonth:
-		return (d.Year()*12 + int(d.Month())) - (start.Year()*12 + int(start.Month()))
-	}
-	return daysBetween(start, d)
-}
-
-// daysBetween is the number of days from a to b, both civil dates.
-func daysBetween(a, b civil) int {
-	return int((b.Unix() - a.Unix()) / 86400)
-}
-
-// periodStart is the first day of the period n periods after start.
-func (q *RetentionQuery) periodStart(n int) civil {
-	switch q.Period {
-	case PeriodWeek:
-		return q.start().AddDate(0, 0, 7*n)
-	case PeriodMonth:
-		return q.start().AddDate(0, n, 0)
-	}
-	return q.start().AddDate(0, 0, n)
-}
-
-// cohorts is the number of periods that start before To.
-func (q *RetentionQuery) cohorts() int {
-	return q.periodIndex(dateOf(q.To.Add(-time.Microsecond), q.Location())) + 1
-}
+// calendar numbers the cohorts: cohort 0 is the period that holds From.
+func (q *RetentionQuery) calendar() calendar { return newCalendar(&q.Query, q.Period) }
 
 // RetentionResult is a retention table: for each breakdown value, one cohort per period.
 type RetentionResult struct {
@@ -296,26 +212,15 @@ func (e *Engine) Retention(ctx context.Context, q RetentionQuery) (*RetentionRes
 	if q.Breakdown == BreakdownNone {
 		totals[""] += 0
 	}
-	bds := make([]string, 0, len(totals))
-	for bd := range totals {
-		bds = append(bds, bd)
-	}
-	slices.SortFunc(bds, func(a, b string) int {
-		if totals[a] != totals[b] {
-			if totals[a] > totals[b] {
-				return -1
-			}
-			return 1
-		}
-		return strings.Compare(a, b)
-	})
+	bds := byTotal(totals)
 
 	res := &RetentionResult{Query: q, Executed: ex}
-	nc, loc := q.cohorts(), q.Location()
+	cal := q.calendar()
+	nc := cal.count()
 	for _, bd := range bds {
 		for c := range nc {
 			size := sizes[key{bd, c, 0}]
-			cohort := RetentionCohort{Breakdown: bd, Start: midnight(q.periodStart(c), loc), Size: size}
+			cohort := RetentionCohort{Breakdown: bd, Start: cal.startTime(c), Size: size}
 			last := min(q.TotalIntervals-1, nc-1-c)
 			values := make([]int64, last+1)
 			values[0] = size
@@ -335,7 +240,7 @@ func (e *Engine) Retention(ctx context.Context, q RetentionQuery) (*RetentionRes
 					ref = values[k-1]
 				}
 				cohort.Intervals = append(cohort.Intervals, RetentionInterval{
-					Index: k, Start: midnight(q.periodStart(c+k), loc), Count: n, Ratio: ratio(n, ref),
+					Index: k, Start: cal.startTime(c + k), Count: n, Ratio: ratio(n, ref),
 				})
 			}
 			res.Cohorts = append(res.Cohorts, cohort)
@@ -358,19 +263,10 @@ func (q *RetentionQuery) build(covered *time.Time) Executed {
 	a := &sqlArgs{}
 	pop := populationCTE(a, q.Filters, q.Breakdown)
 	days := newDayReader(a, &q.Query, covered)
-	start := q.start()
-	startTS := midnight(start, q.Location())
-	startDay := a.lazy(start, "date")
-	month0 := a.lazy(start.Year()*12+int(start.Month()), "int")
-	period := func(day string) string {
-		switch q.Period {
-		case PeriodWeek:
-			return "((" + day + " - " + startDay.String() + ") / 7)"
-		case PeriodMonth:
-			return "((extract(year from " + day + ")::int * 12 + extract(month from " + day + ")::int) - " + month0.String() + ")"
-		}
-		return "(" + day + " - " + startDay.String() + ")"
-	}
+	cal := q.calendar()
+	start, startTS := cal.start(0), cal.startTime(0)
+	ps := cal.sql(a, 0)
+	period := ps.index
 	same := q.TargetEntity == q.ReturningEntity
 	inPop := "e.user_id in (select user_id from pop)"
 	ctes := []string{pop}
@@ -383,9 +279,9 @@ func (q *RetentionQuery) build(covered *time.Time) Executed {
   select p.bd, e.user_id, ` + period("min(e.day)") + ` as c
   from evt e join pop p on p.user_id = e.user_id
   group by p.bd, e.user_id
-  having min(e.day) >= ` + startDay.String() + `
+  having min(e.day) >= ` + ps.firstDay() + `
 )`
-		retFrom := "evt e where e.day >= " + startDay.String()
+		retFrom := "evt e where e.day >= " + ps.firstDay()
 		if !same {
 			retFrom = "(" + days.days(q.ReturningEntity, startTS, start) + ") e where " + inPop
 		}

@@ -301,23 +301,65 @@ func (r *dayReader) days(e Event, lo time.Time, loDay civil) string {
 		if e.Kind == EventActivity {
 			cond = and(cond, activityCond(r.a, e))
 		}
-		var lower string
-		if !from.IsZero() {
-			lower = s.ts + " >= " + r.a.addTyped(from, "timestamptz")
-		}
 		return "select " + s.user + " as user_id, (" + s.ts + " at time zone " + zone + ")::date as day from " + s.from +
-			" where " + and(lower, s.ts+" < "+r.to.String(), cond)
+			" where " + and(r.lower(s.ts, from), s.ts+" < "+r.to.String(), cond)
 	}
-	if r.cut.IsZero() || !rollupCapable(e) || (!lo.IsZero() && !r.cut.After(loDay)) {
+	return r.read(rollupCapable(e), lo, loDay, raw, func(days string) string {
+		return "select r.user_id, r.day from bdc_analytics.user_activity_daily r where " + and(days, rollupCond(r.a, e))
+	})
+}
+
+// activity returns a subquery of rows (user_id, day, n, last_at), one per user and calendar day
+// (in the query's zone) with activity from loDay on (lo is its first instant) and before the
+// query's end: the number of activity rows and the instant of the last one.
+func (r *dayReader) activity(lo time.Time, loDay civil) string {
+	raw := func(from time.Time, zone string) string {
+		return "select x.user_id, (x.occurred_at at time zone " + zone + ")::date as day, count(*)::int as n, max(x.occurred_at) as last_at" +
+			" from bdc.user_activities x where " + and(r.lower("x.occurred_at", from), "x.occurred_at < "+r.to.String()) + " group by 1, 2"
+	}
+	return r.read(true, lo, loDay, raw, func(days string) string {
+		return "select r.user_id, r.day, r.event_count as n, r.last_event_at as last_at from bdc_analytics.user_activity_daily r where " + days
+	})
+}
+
+// features returns a subquery of rows (user_id, day, feature, n), one per user, calendar day (in
+// the query's zone) and feature used that day, from loDay on (lo is its first instant) and before
+// the query's end: n is the number of activity rows of the feature. Rows without a feature are
+// left out.
+func (r *dayReader) features(lo time.Time, loDay civil) string {
+	raw := func(from time.Time, zone string) string {
+		return "select x.user_id, (x.occurred_at at time zone " + zone + ")::date as day, x.feature, count(*)::int as n" +
+			" from bdc.user_activities x where " + and(r.lower("x.occurred_at", from), "x.occurred_at < "+r.to.String(), "x.feature is not null") +
+			" group by 1, 2, 3"
+	}
+	return r.read(true, lo, loDay, raw, func(days string) string {
+		return "select r.user_id, r.day, f.key as feature, f.value::int as n from bdc_analytics.user_activity_daily r" +
+			" cross join lateral jsonb_each_text(r.feature_counts) as f(key, value) where " + days
+	})
+}
+
+// lower is the condition "ts at or after from", or none when from is zero.
+func (r *dayReader) lower(ts string, from time.Time) string {
+	if from.IsZero() {
+		return ""
+	}
+	return ts + " >= " + r.a.addTyped(from, "timestamptz")
+}
+
+// read returns rows from the rollup for the days it covers and from raw rows for the days after:
+// rollup writes the rollup's subquery given the condition on its days (alias r), raw the raw
+// one from an instant (zero: from the start) with days cut in a zone. capable says whether the
+// rollup can answer at all; lo and loDay bound the days as for days.
+func (r *dayReader) read(capable bool, lo time.Time, loDay civil, raw func(from time.Time, zone string) string, rollup func(days string) string) string {
+	if r.cut.IsZero() || !capable || (!lo.IsZero() && !r.cut.After(loDay)) {
 		return raw(lo, r.tz.String())
 	}
 	r.used = true
-	var parts []string
 	rollupDays := "r.day < " + r.a.addTyped(r.cut, "date")
 	if !lo.IsZero() {
 		rollupDays = "r.day >= " + r.a.addTyped(loDay, "date") + " and " + rollupDays
 	}
-	parts = append(parts, "select r.user_id, r.day from bdc_analytics.user_activity_daily r where "+and(rollupDays, rollupCond(r.a, e)))
+	parts := []string{rollup(rollupDays)}
 	if r.cutT.Before(r.toT) {
 		parts = append(parts, raw(r.cutT, platformZone))
 	}

@@ -97,6 +97,43 @@ func TestValuesAreBound(t *testing.T) {
 		}
 		checkBound(t, q.build(), evil)
 	}
+	// The other kinds, with every parameter that reaches the statement set to the evil value.
+	covered := ptr(time.Date(2026, 2, 10, 0, 0, 0, 0, time.UTC))
+	evilEvent := Event{Kind: EventActivity, ActivityType: evil, Feature: evil + "4"}
+	for _, c := range []*time.Time{nil, covered} {
+		for _, q := range []interface {
+			Validate() error
+			build(*time.Time) Executed
+		}{
+			&LifecycleQuery{Query: base, Event: evilEvent},
+			&StickinessQuery{Query: base, Event: evilEvent, Period: PeriodMonth},
+			&EngagementQuery{Query: base, Breakdown: BreakdownAgeBand},
+			&SegmentsQuery{Query: base, IncludeMembers: true},
+			&SegmentsQuery{Query: base, Method: SegmentKMeans},
+			&FeatureUsageQuery{Query: base, Features: []string{evil, "documents"}},
+		} {
+			if err := q.Validate(); err != nil {
+				t.Fatal(err)
+			}
+			checkBound(t, q.build(c), evil)
+		}
+	}
+	for _, q := range []interface {
+		Validate() error
+		build() Executed
+	}{
+		&HeatmapQuery{Query: base, Event: evilEvent, ByActivityType: true},
+		&HeatmapQuery{Query: base, Event: Event{Kind: EventAppointmentBooked}},
+		&PathsQuery{Query: base, StartPoint: evilEvent, EndPoint: Event{Kind: EventActivity, Feature: evil},
+			ExcludeEvents: []Event{{Kind: EventActivity, ActivityType: evil}}, MinEdgeWeight: 2, MaxEdgeWeight: 3},
+		&PathsQuery{Query: base, GroupBy: GroupByUser, IncludeEventTypes: EventKinds, StartPoint: Event{Kind: EventSignup},
+			EndPoint: Event{Kind: EventActivity, Feature: evil}, ExcludeEvents: []Event{{Kind: EventAppointmentBooked}}},
+	} {
+		if err := q.Validate(); err != nil {
+			t.Fatal(err)
+		}
+		checkBound(t, q.build(), evil)
+	}
 }
 
 // TestGoldenSQL keeps the statements under review: `go test -run TestGoldenSQL -update`
@@ -134,6 +171,41 @@ func TestGoldenSQL(t *testing.T) {
 			err := q.Validate()
 			return q.build(), err
 		},
+	}
+	covered := ptr(time.Date(2026, 3, 15, 0, 0, 0, 0, time.UTC))
+	for name, q := range map[string]interface {
+		Validate() error
+		build(*time.Time) Executed
+	}{
+		"lifecycle_weekly_rollup":            &LifecycleQuery{Query: Query{From: from, To: to}},
+		"lifecycle_monthly_appointments_raw": &LifecycleQuery{Query: Query{From: from, To: to, TimeZone: "UTC", Filters: filters}, Interval: PeriodMonth, Event: Event{Kind: EventAppointmentCompleted}},
+		"stickiness_weekly_rollup":           &StickinessQuery{Query: Query{From: from, To: to}},
+		"engagement_by_channel_rollup":       &EngagementQuery{Query: Query{From: from, To: to, Filters: filters}, Breakdown: BreakdownAcquisitionChannel},
+		"segments_rfm_members_rollup":        &SegmentsQuery{Query: Query{From: from, To: to}, IncludeMembers: true},
+		"segments_kmeans_raw":                &SegmentsQuery{Query: Query{From: from, To: to, TimeZone: "America/New_York"}, Method: SegmentKMeans},
+		"feature_usage_weekly_rollup":        &FeatureUsageQuery{Query: Query{From: from, To: to}, Features: []string{"documents", "messaging"}},
+	} {
+		golden[name] = func() (Executed, error) {
+			err := q.Validate()
+			return q.build(covered), err
+		}
+	}
+	for name, q := range map[string]interface {
+		Validate() error
+		build() Executed
+	}{
+		"heatmap_by_activity_type": &HeatmapQuery{Query: Query{From: from, To: to, TimeZone: "America/New_York", Filters: filters}, ByActivityType: true},
+		"paths_sessions":           &PathsQuery{Query: Query{From: from, To: to}, ExcludeEvents: []Event{{Kind: EventActivity, Feature: "profile"}}, MinEdgeWeight: 3},
+		"paths_users_start_end": &PathsQuery{Query: Query{From: from, To: to, Filters: filters}, GroupBy: GroupByUser,
+			IncludeEventTypes: []EventKind{EventActivity, EventAppointmentBooked}, StartPoint: Event{Kind: EventActivity, ActivityType: "login"},
+			EndPoint: Event{Kind: EventAppointmentBooked}, NodeLabel: LabelActivityTypeFeature},
+		"paths_users_end_only": &PathsQuery{Query: Query{From: from, To: to}, GroupBy: GroupByUser,
+			IncludeEventTypes: []EventKind{EventActivity, EventAppointmentCompleted}, EndPoint: Event{Kind: EventAppointmentCompleted}},
+	} {
+		golden[name] = func() (Executed, error) {
+			err := q.Validate()
+			return q.build(), err
+		}
 	}
 	for name, build := range golden {
 		t.Run(name, func(t *testing.T) {

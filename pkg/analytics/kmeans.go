@@ -1,0 +1,287 @@
+package analytics
+
+import (
+	"cmp"
+	"math"
+	"math/rand/v2"
+	"slices"
+
+	"gonum.org/v1/gonum/floats"
+	"gonum.org/v1/gonum/mat"
+	"gonum.org/v1/gonum/stat"
+)
+
+// K-means as segments uses it: Lloyd's algorithm from k-means++ seeds on standardized features,
+// deterministic for a seed. Pure functions of their inputs, tested on plain data.
+
+// Limits of the k-means iterations and of the silhouette's cost.
+const (
+	// KMeansMaxIterations bounds Lloyd's iterations of one run.
+	KMeansMaxIterations = 300
+	// SilhouetteSampleSize is the number of points the silhouette is computed over: all of them
+	// up to this size, else a random sample of this size drawn with the query's seed (the mean
+	// silhouette of a sample, as scikit-learn's sample_size gives). The cost is quadratic in it.
+	SilhouetteSampleSize = 2000
+)
+
+// standardize returns the z-scores of the columns of x (population standard deviation), with the
+// means and deviations used. A constant column (a deviation below 1e-12 of its scale, which is
+// rounding) becomes 0, with a deviation of 0.
+func standardize(x *mat.Dense) (z *mat.Dense, means, sds []float64) {
+	n, d := x.Dims()
+	z = mat.NewDense(n, d, nil)
+	means, sds = make([]float64, d), make([]float64, d)
+	col := make([]float64, n)
+	for j := range d {
+		mat.Col(col, j, x)
+		means[j], sds[j] = stat.PopMeanStdDev(col, nil)
+		if sds[j] <= 1e-12*math.Max(1, math.Abs(means[j])) {
+			sds[j] = 0
+		}
+		for i := range n {
+			if sds[j] > 0 {
+				z.Set(i, j, (col[i]-means[j])/sds[j])
+			}
+		}
+	}
+	return z, means, sds
+}
+
+// rows returns the rows of m as slices sharing its storage.
+func rows(m *mat.Dense) [][]float64 {
+	n, _ := m.Dims()
+	out := make([][]float64, n)
+	for i := range n {
+		out[i] = m.RawRowView(i)
+	}
+	return out
+}
+
+func sqDist(a, b []float64) float64 {
+	s := 0.0
+	for i := range a {
+		d := a[i] - b[i]
+		s += d * d
+	}
+	return s
+}
+
+// distinctPoints counts the distinct points, up to limit.
+func distinctPoints(points [][]float64, limit int) int {
+	seen := map[string]bool{}
+	for _, p := range points {
+		key := make([]byte, 0, 8*len(p))
+		for _, v := range p {
+			key = appendFloatBits(key, v)
+		}
+		seen[string(key)] = true
+		if len(seen) >= limit {
+			break
+		}
+	}
+	return len(seen)
+}
+
+func appendFloatBits(b []byte, v float64) []byte {
+	u := math.Float64bits(v + 0) // +0 folds -0 into 0
+	for range 8 {
+		b = append(b, byte(u))
+		u >>= 8
+	}
+	return b
+}
+
+// kmeansPlusPlus picks k initial centroids among the points (Arthur and Vassilvitskii): the first
+// uniformly, each next one with probability proportional to its squared distance to the nearest
+// centroid already picked. There must be at least k distinct points.
+func kmeansPlusPlus(points [][]float64, k int, r *rand.Rand) [][]float64 {
+	n := len(points)
+	centroids := [][]float64{slices.Clone(points[r.IntN(n)])}
+	d2 := make([]float64, n)
+	for i, p := range points {
+		d2[i] = sqDist(p, centroids[0])
+	}
+	for len(centroids) < k {
+		target := r.Float64() * floats.Sum(d2)
+		next := -1
+		for i, w := range d2 {
+			if w > 0 {
+				next = i
+				if target < w {
+					break
+				}
+				target -= w
+			}
+		}
+		c := slices.Clone(points[next])
+		centroids = append(centroids, c)
+		for i, p := range points {
+			d2[i] = min(d2[i], sqDist(p, c))
+		}
+	}
+	return centroids
+}
+
+// kmeansFit is one run of Lloyd's algorithm.
+type kmeansFit struct {
+	initial, centroids [][]float64
+	labels             []int
+	inertia            float64
+	iterations         int
+}
+
+// lloyd runs Lloyd's algorithm from the initial centroids: assign every point to its nearest
+// centroid (the lowest index on a tie), move every centroid to the mean of its points (a
+// centroid left without points stays where it is), until no assignment changes or
+// KMeansMaxIterations. Inertia is the sum of squared distances to the assigned centroids.
+func lloyd(points [][]float64, initial [][]float64) kmeansFit {
+	k, d := len(initial), len(initial[0])
+	fit := kmeansFit{initial: initial, labels: make([]int, len(points))}
+	centroids := make([][]float64, k)
+	for c, ic := range initial {
+		centroids[c] = slices.Clone(ic)
+	}
+	for i := range fit.labels {
+		fit.labels[i] = -1
+	}
+	sums := make([][]float64, k)
+	for c := range sums {
+		sums[c] = make([]float64, d)
+	}
+	counts := make([]int, k)
+	for fit.iterations < KMeansMaxIterations {
+		changed := false
+		for i, p := range points {
+			best, bestD := 0, math.Inf(1)
+			for c, m := range centroids {
+				if dd := sqDist(p, m); dd < bestD {
+					best, bestD = c, dd
+				}
+			}
+			if fit.labels[i] != best {
+				fit.labels[i], changed = best, true
+			}
+		}
+		if !changed {
+			break
+		}
+		fit.iterations++
+		for c := range k {
+			clear(sums[c])
+			counts[c] = 0
+		}
+		for i, p := range points {
+			floats.Add(sums[fit.labels[i]], p)
+			counts[fit.labels[i]]++
+		}
+		for c := range k {
+			if counts[c] > 0 {
+				floats.ScaleTo(centroids[c], 1/float64(counts[c]), sums[c])
+			}
+		}
+	}
+	for i, p := range points {
+		fit.inertia += sqDist(p, centroids[fit.labels[i]])
+	}
+	fit.centroids = centroids
+	return fit
+}
+
+// kmeans clusters the points into k clusters: nInit runs of Lloyd's algorithm from k-means++
+// seeds drawn from r, keeping the one of least inertia (the first on a tie). Clusters are then
+// numbered by size, largest first (a tie goes to the cluster of the earlier point).
+func kmeans(points [][]float64, k, nInit int, r *rand.Rand) kmeansFit {
+	var best kmeansFit
+	for run := range nInit {
+		fit := lloyd(points, kmeansPlusPlus(points, k, r))
+		if run == 0 || fit.inertia < best.inertia {
+			best = fit
+		}
+	}
+	size := make([]int, k)
+	first := make([]int, k)
+	for c := range first {
+		first[c] = len(points)
+	}
+	for i, c := range best.labels {
+		size[c]++
+		first[c] = min(first[c], i)
+	}
+	order := make([]int, k)
+	for c := range order {
+		order[c] = c
+	}
+	slices.SortFunc(order, func(a, b int) int {
+		if size[a] != size[b] {
+			return cmp.Compare(size[b], size[a])
+		}
+		return cmp.Compare(first[a], first[b])
+	})
+	rank := make([]int, k)
+	initial, centroids := make([][]float64, k), make([][]float64, k)
+	for newC, oldC := range order {
+		rank[oldC] = newC
+		initial[newC], centroids[newC] = best.initial[oldC], best.centroids[oldC]
+	}
+	for i, c := range best.labels {
+		best.labels[i] = rank[c]
+	}
+	best.initial, best.centroids = initial, centroids
+	return best
+}
+
+// silhouetteSample returns the indexes of the points the silhouette is computed over, in order.
+func silhouetteSample(n int, r *rand.Rand) []int {
+	if n <= SilhouetteSampleSize {
+		idx := make([]int, n)
+		for i := range idx {
+			idx[i] = i
+		}
+		return idx
+	}
+	idx := r.Perm(n)[:SilhouetteSampleSize]
+	slices.Sort(idx)
+	return idx
+}
+
+// silhouette is the mean silhouette over the sample (Rousseeuw): for a point, a is its mean
+// distance to the other points of its cluster and b the least mean distance to the points of
+// another cluster, both within the sample, and its silhouette is (b - a) / max(a, b), or 0 when
+// it is alone in its cluster. Distances are Euclidean.
+func silhouette(points [][]float64, labels []int, k int, sample []int) float64 {
+	if len(sample) == 0 {
+		return 0
+	}
+	count := make([]int, k)
+	for _, i := range sample {
+		count[labels[i]]++
+	}
+	sum := make([]float64, k)
+	total := 0.0
+	for _, i := range sample {
+		clear(sum)
+		for _, j := range sample {
+			if i != j {
+				sum[labels[j]] += floats.Distance(points[i], points[j], 2)
+			}
+		}
+		own := labels[i]
+		if count[own] <= 1 {
+			continue
+		}
+		a := sum[own] / float64(count[own]-1)
+		b := math.Inf(1)
+		for c := range k {
+			if c != own && count[c] > 0 {
+				b = min(b, sum[c]/float64(count[c]))
+			}
+		}
+		if math.IsInf(b, 1) {
+			continue
+		}
+		if m := max(a, b); m > 0 {
+			total += (b - a) / m
+		}
+	}
+	return total / float64(len(sample))
+}

@@ -1,0 +1,161 @@
+package analytics
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+)
+
+// LifecycleQuery splits, period by period, the users who did an event into PostHog's lifecycle
+// statuses. Periods are calendar periods in the query's zone, from the one that holds From to
+// the one that holds the last instant before To; events at or after To do not count. A user is
+// active in a period when they did the event in it. For each period p of the range:
+//
+//   - new: active in p, and p holds their first event ever (PostHog takes the person's creation;
+//     here it is the first event of the query's kind, so that "new" means new to that event);
+//   - returning: active in p and in the period before;
+//   - resurrecting: active in p, not in the period before, but in some earlier period;
+//   - dormant: active in the period before p but not in p, reported as a negative count.
+//
+// The first period's statuses look at the period before the range, as PostHog does.
+type LifecycleQuery struct {
+	Query
+	// Interval is the period: day, week (default) or month.
+	Interval Period `json:"interval,omitempty"`
+	// Event makes a user active; default any activity.
+	Event Event `json:"event,omitzero"`
+}
+
+// Validate checks the query and fills its defaults; errors are *ParamError.
+func (q *LifecycleQuery) Validate() error {
+	if err := q.Query.Validate(); err != nil {
+		return err
+	}
+	if err := validatePeriod("interval", &q.Interval, PeriodWeek, PeriodDay, PeriodWeek, PeriodMonth); err != nil {
+		return err
+	}
+	if err := q.Event.validateOr("event", Event{Kind: EventActivity}); err != nil {
+		return err
+	}
+	return q.calendar().checkCount()
+}
+
+func (q *LifecycleQuery) calendar() calendar { return newCalendar(&q.Query, q.Interval) }
+
+// LifecycleResult is the lifecycle, one entry per period of the range.
+type LifecycleResult struct {
+	// Query after defaults.
+	Query LifecycleQuery `json:"query"`
+	// Periods in order, every period of the range present.
+	Periods []LifecyclePeriod `json:"periods"`
+	// Executed is the statement that computed the lifecycle.
+	Executed Executed `json:"executed"`
+}
+
+// LifecyclePeriod is one bar of the lifecycle chart.
+type LifecyclePeriod struct {
+	// Start is the first instant of the period in the query's zone.
+	Start time.Time `json:"start"`
+	// New, Returning and Resurrecting users add up to Active; Dormant is negative (or zero),
+	// as PostHog draws it below the axis.
+	New          int64 `json:"new"`
+	Returning    int64 `json:"returning"`
+	Resurrecting int64 `json:"resurrecting"`
+	Dormant      int64 `json:"dormant"`
+	// Active is the number of users active in the period.
+	Active int64 `json:"active"`
+	// QuickRatio is (new + resurrecting) / |dormant|, growth against loss; nil when nobody
+	// went dormant.
+	QuickRatio *float64 `json:"quickRatio"`
+}
+
+// Lifecycle computes the lifecycle.
+//
+// The statement reads each user's events once, as one row per period in which the user was
+// active (periods before the one preceding the range fold into a single row), and classifies
+// each row from its neighbours in the user's order of periods (lag and lead): no earlier row
+// means new, the period just before means returning, any other resurrecting, and a gap after a
+// row means dormant in the period after it.
+func (e *Engine) Lifecycle(ctx context.Context, q LifecycleQuery) (*LifecycleResult, error) {
+	if err := q.Validate(); err != nil {
+		return nil, err
+	}
+	cal := q.calendar()
+	res := &LifecycleResult{Query: q, Periods: make([]LifecyclePeriod, cal.count())}
+	for p := range res.Periods {
+		res.Periods[p].Start = cal.startTime(p)
+	}
+	ex, err := e.query(ctx, e.useRollup(q.Location()), q.build, func(rows pgx.Rows) error {
+		var (
+			p      int
+			status string
+			n      int64
+		)
+		if err := rows.Scan(&p, &status, &n); err != nil {
+			return err
+		}
+		if p < 0 || p >= len(res.Periods) {
+			return fmt.Errorf("period %d out of the range's %d", p, len(res.Periods))
+		}
+		per := &res.Periods[p]
+		switch status {
+		case "new":
+			per.New = n
+		case "returning":
+			per.Returning = n
+		case "resurrecting":
+			per.Resurrecting = n
+		case "dormant":
+			per.Dormant = -n
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("couldn't compute the lifecycle: %w", err)
+	}
+	res.Executed = ex
+	for i := range res.Periods {
+		per := &res.Periods[i]
+		per.Active = per.New + per.Returning + per.Resurrecting
+		if per.Dormant != 0 {
+			r := float64(per.New+per.Resurrecting) / float64(-per.Dormant)
+			per.QuickRatio = &r
+		}
+	}
+	return res, nil
+}
+
+// build writes the statement, reading the rollup up to covered (nil: raw rows only). It returns
+// rows (period, status, users) for the statuses someone has.
+func (q *LifecycleQuery) build(covered *time.Time) Executed {
+	a := &sqlArgs{}
+	pop := populationCTE(a, q.Filters, BreakdownNone)
+	days := newDayReader(a, &q.Query, covered)
+	cal := q.calendar()
+	// Period numbers count from the period before the range (-1); older days fold into -2,
+	// which no period's "p - 1" matches.
+	ps := cal.sql(a, -1)
+	evt := days.days(q.Event, time.Time{}, civil{})
+	sql := "with " + pop + `,
+up as (
+  select e.user_id, case when e.day >= ` + ps.firstDay() + ` then ` + ps.index("e.day") + ` else -2 end as p
+  from (` + evt + `) e
+  where e.user_id in (select user_id from pop)
+  group by 1, 2
+),
+st as (
+  select p, lag(p) over w as prev, lead(p) over w as next
+  from up
+  window w as (partition by user_id order by p)
+)
+select p, status, count(*) from (
+  select p, case when prev is null then 'new' when prev = p - 1 then 'returning' else 'resurrecting' end as status
+  from st where p >= 0
+  union all
+  select p + 1, 'dormant' from st where p >= -1 and p + 1 < ` + a.addTyped(cal.count(), "int") + ` and (next is null or next > p + 1)
+) s
+group by 1, 2`
+	return Executed{SQL: sql, Args: a.vals, Rollup: days.used}
+}

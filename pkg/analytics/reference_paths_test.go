@@ -1,0 +1,254 @@
+package analytics_test
+
+// The reference for paths: every sequence is built, cut, merged and limited in Go, one by one,
+// following the five documented steps of analytics.PathsQuery.
+
+import (
+	"fmt"
+	"slices"
+	"sort"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/bdc-analytics/bdc/pkg/analytics"
+)
+
+type refStep struct {
+	at    time.Time
+	label string
+}
+
+func (ref *refData) paths(q analytics.PathsQuery) *analytics.PathsResult {
+	hasStart, hasEnd := q.StartPoint != (analytics.Event{}), q.EndPoint != (analytics.Event{})
+	rank := map[analytics.EventKind]int{}
+	for i, k := range analytics.EventKinds {
+		rank[k] = i
+	}
+	type item struct {
+		ev    refEvent
+		label string
+	}
+	var paths [][]refStep
+	var owners []int64
+	for _, u := range ref.users {
+		if !u.inPopulation(q.Filters) {
+			continue
+		}
+		// 1. Events, grouped into sequences.
+		seqs := map[string][]item{}
+		for _, kind := range q.IncludeEventTypes {
+		events:
+			for _, ev := range u.detailed(kind, q.Filters) {
+				if ev.at.Before(q.From) || !ev.at.Before(q.To) {
+					continue
+				}
+				for _, x := range q.ExcludeEvents {
+					if ev.matches(x) {
+						continue events
+					}
+				}
+				label := string(kind)
+				if kind == analytics.EventActivity {
+					label = ev.typ
+					if q.NodeLabel == analytics.LabelActivityTypeFeature && !ev.featureIsNull {
+						label += "/" + ev.feature
+					}
+				}
+				key := ""
+				if q.GroupBy == analytics.GroupBySession {
+					if ev.session == nil {
+						continue
+					}
+					key = *ev.session
+				}
+				seqs[key] = append(seqs[key], item{ev, label})
+			}
+		}
+		keys := make([]string, 0, len(seqs))
+		for k := range seqs {
+			keys = append(keys, k)
+		}
+		sort.Strings(keys)
+		for _, k := range keys {
+			seq := seqs[k]
+			// 2. Order.
+			sort.Slice(seq, func(i, j int) bool {
+				a, b := seq[i], seq[j]
+				switch {
+				case !a.ev.at.Equal(b.ev.at):
+					return a.ev.at.Before(b.ev.at)
+				case a.label != b.label:
+					return a.label < b.label
+				case a.ev.kind != b.ev.kind:
+					return rank[a.ev.kind] < rank[b.ev.kind]
+				}
+				return a.ev.id < b.ev.id
+			})
+			// 3. Anchors.
+			lo, hi := 0, len(seq)-1
+			if hasStart {
+				lo = slices.IndexFunc(seq, func(it item) bool { return it.ev.matches(q.StartPoint) })
+				if lo < 0 {
+					continue
+				}
+			}
+			if hasEnd {
+				after := lo
+				if hasStart {
+					after = lo + 1
+				}
+				hi = -1
+				for i := after; i < len(seq); i++ {
+					if seq[i].ev.matches(q.EndPoint) {
+						hi = i
+						break
+					}
+				}
+				if hi < 0 {
+					continue
+				}
+			}
+			// 4. Repeats.
+			var steps []refStep
+			for _, it := range seq[lo : hi+1] {
+				if len(steps) == 0 || steps[len(steps)-1].label != it.label {
+					steps = append(steps, refStep{it.ev.at, it.label})
+				}
+			}
+			// 5. Steps.
+			switch {
+			case hasStart && hasEnd:
+				if len(steps) > q.StepLimit {
+					continue
+				}
+			case hasEnd:
+				steps = steps[max(0, len(steps)-q.StepLimit):]
+			default:
+				steps = steps[:min(len(steps), q.StepLimit)]
+			}
+			paths = append(paths, steps)
+			owners = append(owners, u.id)
+		}
+	}
+
+	res := &analytics.PathsResult{Paths: int64(len(paths)), Nodes: []analytics.PathNode{}, Edges: []analytics.PathEdge{}, Journeys: []analytics.Journey{}}
+	users := map[int64]bool{}
+	for _, o := range owners {
+		users[o] = true
+	}
+	res.Users = int64(len(users))
+	type edgeKey struct {
+		step     int
+		src, dst string
+	}
+	type nodeKey struct {
+		step  int
+		label string
+	}
+	edgeN, edgeSecs := map[edgeKey]int64{}, map[edgeKey]float64{}
+	nodeN, nodeEnds := map[nodeKey]int64{}, map[nodeKey]int64{}
+	journeyN, journeySecs := map[string]int64{}, map[string]float64{}
+	journeySteps := map[string][]string{}
+	for _, p := range paths {
+		labels := make([]string, len(p))
+		for i, s := range p {
+			labels[i] = s.label
+			nodeN[nodeKey{i + 1, s.label}]++
+			if i == len(p)-1 {
+				nodeEnds[nodeKey{i + 1, s.label}]++
+			} else {
+				k := edgeKey{i + 1, s.label, p[i+1].label}
+				edgeN[k]++
+				edgeSecs[k] += p[i+1].at.Sub(s.at).Seconds()
+			}
+		}
+		key := strings.Join(labels, "\x00")
+		journeyN[key]++
+		journeySecs[key] += p[len(p)-1].at.Sub(p[0].at).Seconds()
+		journeySteps[key] = labels
+	}
+	var edges []edgeKey
+	for k, n := range edgeN {
+		if (q.MinEdgeWeight == 0 || n >= q.MinEdgeWeight) && (q.MaxEdgeWeight == 0 || n <= q.MaxEdgeWeight) {
+			edges = append(edges, k)
+		}
+	}
+	sort.Slice(edges, func(i, j int) bool {
+		a, b := edges[i], edges[j]
+		switch {
+		case edgeN[a] != edgeN[b]:
+			return edgeN[a] > edgeN[b]
+		case a.step != b.step:
+			return a.step < b.step
+		case a.src != b.src:
+			return a.src < b.src
+		}
+		return a.dst < b.dst
+	})
+	edges = edges[:min(len(edges), q.EdgeLimit)]
+	shown := map[nodeKey]bool{}
+	id := func(step int, label string) string { return fmt.Sprintf("%d_%s", step, label) }
+	for _, k := range edges {
+		s, t := id(k.step, k.src), id(k.step+1, k.dst)
+		res.Edges = append(res.Edges, analytics.PathEdge{ID: s + "->" + t, Source: s, Target: t, Step: k.step, Weight: edgeN[k], AverageTime: edgeSecs[k] / float64(edgeN[k])})
+		shown[nodeKey{k.step, k.src}] = true
+		shown[nodeKey{k.step + 1, k.dst}] = true
+	}
+	for k := range shown {
+		res.Nodes = append(res.Nodes, analytics.PathNode{ID: id(k.step, k.label), Step: k.step, Label: k.label, Weight: nodeN[k], Ends: nodeEnds[k]})
+	}
+	sort.Slice(res.Nodes, func(i, j int) bool {
+		a, b := res.Nodes[i], res.Nodes[j]
+		switch {
+		case a.Step != b.Step:
+			return a.Step < b.Step
+		case a.Weight != b.Weight:
+			return a.Weight > b.Weight
+		}
+		return a.Label < b.Label
+	})
+	var journeys []string
+	for k := range journeyN {
+		journeys = append(journeys, k)
+	}
+	sort.Slice(journeys, func(i, j int) bool {
+		a, b := journeys[i], journeys[j]
+		if journeyN[a] != journeyN[b] {
+			return journeyN[a] > journeyN[b]
+		}
+		return slices.Compare(journeySteps[a], journeySteps[b]) < 0
+	})
+	for _, k := range journeys[:min(len(journeys), q.JourneyLimit)] {
+		res.Journeys = append(res.Journeys, analytics.Journey{Steps: journeySteps[k], Paths: journeyN[k],
+			Share: float64(journeyN[k]) / float64(len(paths)), AverageDuration: journeySecs[k] / float64(journeyN[k])})
+	}
+	return res
+}
+
+func comparePaths(t *testing.T, got, want *analytics.PathsResult) {
+	t.Helper()
+	if got.Paths != want.Paths || got.Users != want.Users || len(got.Edges) != len(want.Edges) || len(got.Nodes) != len(want.Nodes) ||
+		len(got.Journeys) != len(want.Journeys) {
+		t.Fatalf("%d paths of %d users, %d edges, %d nodes, %d journeys; want %d, %d, %d, %d, %d", got.Paths, got.Users,
+			len(got.Edges), len(got.Nodes), len(got.Journeys), want.Paths, want.Users, len(want.Edges), len(want.Nodes), len(want.Journeys))
+	}
+	for i, w := range want.Edges {
+		g := got.Edges[i]
+		if g.ID != w.ID || g.Source != w.Source || g.Target != w.Target || g.Step != w.Step || g.Weight != w.Weight || !closeEnough(g.AverageTime, w.AverageTime) {
+			t.Fatalf("edge %d = %+v, want %+v", i, g, w)
+		}
+	}
+	if !slices.Equal(got.Nodes, want.Nodes) {
+		t.Fatalf("nodes %+v, want %+v", got.Nodes, want.Nodes)
+	}
+	for i, w := range want.Journeys {
+		g := got.Journeys[i]
+		if !slices.Equal(g.Steps, w.Steps) || g.Paths != w.Paths || !closeEnough(g.Share, w.Share) || !closeEnough(g.AverageDuration, w.AverageDuration) {
+			t.Fatalf("journey %d = %+v, want %+v", i, g, w)
+		}
+	}
+	if len(got.Nodes) > analytics.MaxPathNodes {
+		t.Fatalf("%d nodes, over the node graph's limit", len(got.Nodes))
+	}
+}

@@ -1,0 +1,62 @@
+with pop as not materialized (
+  select b.user_id, ''::text as bd
+  from bdc.beneficiaries b
+  where true
+),
+ev as (
+  select o.* from (
+    select x.user_id as user_id, x.session_id as sid, x.occurred_at as ts, x.activity_type as label, 1 as src, x.id from bdc.user_activities x where (x.occurred_at >= $1::timestamptz and x.occurred_at < $2::timestamptz and (x.session_id is not null and x.feature = $3::text is not true))
+  ) o
+  where o.user_id in (select user_id from pop)
+),
+sq as (
+  select user_id, sid, ts, label, row_number() over (partition by user_id, sid order by ts, label collate "C", src, id) as rn
+  from ev
+),
+st as (
+  select user_id, sid, ts, label, row_number() over (partition by user_id, sid order by rn) as step, count(*) over (partition by user_id, sid) as n
+  from (select user_id, sid, ts, label, rn, lag(label) over (partition by user_id, sid order by rn) as prev from sq) c
+  where prev is distinct from label
+),
+pt as (
+  select user_id, sid, step, ts, label from st where step <= $4::int
+),
+pe as (
+  select user_id, sid, step, ts, label, lead(label) over w as nlabel, lead(ts) over w as nts
+  from pt
+  window w as (partition by user_id, sid order by step)
+),
+kept as (
+  select step, src, dst, n, secs from (
+    select step, label as src, nlabel as dst, count(*) as n, avg(extract(epoch from nts - ts)::float8) as secs,
+      row_number() over (order by count(*) desc, step, label collate "C", nlabel collate "C") as r
+    from pe where nlabel is not null
+    group by step, label, nlabel
+    having count(*) >= $5::bigint
+  ) e
+  where r <= $6::int
+),
+nodes as (
+  select step, label, count(*) as n, count(*) filter (where nlabel is null) as ends from pe group by step, label
+),
+jr as (
+  select user_id, array_agg(label order by step) as path, extract(epoch from max(ts) - min(ts))::float8 as secs
+  from pt group by user_id, sid
+)
+select 'e', step, src, dst, n, 0::bigint, secs, null::text[] from kept
+union all
+select 'n', step, label, null, n, ends, null, null from nodes nd
+where exists (select 1 from kept k where (k.step = nd.step and k.src = nd.label) or (k.step + 1 = nd.step and k.dst = nd.label))
+union all
+select 'j', 0, null, null, n, 0, secs, path from (
+  select path, count(*) as n, avg(secs) as secs from jr group by path order by count(*) desc, path collate "C" limit $7::int
+) j
+union all
+select 't', 0, null, null, count(*), count(distinct user_id), null, null from jr
+-- $1 = 2026-01-01T00:00:00Z
+-- $2 = 2026-06-01T00:00:00Z
+-- $3 = "profile"
+-- $4 = 5
+-- $5 = 3
+-- $6 = 50
+-- $7 = 10

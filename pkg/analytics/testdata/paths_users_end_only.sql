@@ -1,0 +1,68 @@
+with pop as not materialized (
+  select b.user_id, ''::text as bd
+  from bdc.beneficiaries b
+  where true
+),
+ev as (
+  select o.* from (
+    select x.user_id as user_id, x.session_id as sid, x.occurred_at as ts, x.activity_type as label, 1 as src, x.id, false as is_e from bdc.user_activities x where (x.occurred_at >= $1::timestamptz and x.occurred_at < $2::timestamptz)
+    union all
+    select b.user_id as user_id, null::text as sid, x.scheduled_at as ts, 'appointment_completed'::text as label, 3 as src, x.id, true as is_e from bdc.appointments x join bdc.beneficiaries b on b.id = x.beneficiary_id where (x.scheduled_at >= $1::timestamptz and x.scheduled_at < $2::timestamptz and x.status = 'completed')
+  ) o
+  where o.user_id in (select user_id from pop)
+),
+sq as (
+  select user_id, sid, ts, label, is_e, row_number() over (partition by user_id order by ts, label collate "C", src, id) as rn
+  from ev
+),
+an as (
+  select *, min(rn) filter (where is_e) over (partition by user_id) as e_rn from sq
+),
+cut as (
+  select user_id, sid, ts, label, rn from an where rn <= e_rn
+),
+st as (
+  select user_id, sid, ts, label, row_number() over (partition by user_id order by rn) as step, count(*) over (partition by user_id) as n
+  from (select user_id, sid, ts, label, rn, lag(label) over (partition by user_id order by rn) as prev from cut) c
+  where prev is distinct from label
+),
+pt as (
+  select user_id, sid, step - greatest(n - $3::int, 0) as step, ts, label from st where step > n - $3::int
+),
+pe as (
+  select user_id, sid, step, ts, label, lead(label) over w as nlabel, lead(ts) over w as nts
+  from pt
+  window w as (partition by user_id order by step)
+),
+kept as (
+  select step, src, dst, n, secs from (
+    select step, label as src, nlabel as dst, count(*) as n, avg(extract(epoch from nts - ts)::float8) as secs,
+      row_number() over (order by count(*) desc, step, label collate "C", nlabel collate "C") as r
+    from pe where nlabel is not null
+    group by step, label, nlabel
+    having true
+  ) e
+  where r <= $4::int
+),
+nodes as (
+  select step, label, count(*) as n, count(*) filter (where nlabel is null) as ends from pe group by step, label
+),
+jr as (
+  select user_id, array_agg(label order by step) as path, extract(epoch from max(ts) - min(ts))::float8 as secs
+  from pt group by user_id
+)
+select 'e', step, src, dst, n, 0::bigint, secs, null::text[] from kept
+union all
+select 'n', step, label, null, n, ends, null, null from nodes nd
+where exists (select 1 from kept k where (k.step = nd.step and k.src = nd.label) or (k.step + 1 = nd.step and k.dst = nd.label))
+union all
+select 'j', 0, null, null, n, 0, secs, path from (
+  select path, count(*) as n, avg(secs) as secs from jr group by path order by count(*) desc, path collate "C" limit $5::int
+) j
+union all
+select 't', 0, null, null, count(*), count(distinct user_id), null, null from jr
+-- $1 = 2026-01-01T00:00:00Z
+-- $2 = 2026-06-01T00:00:00Z
+-- $3 = 5
+-- $4 = 50
+-- $5 = 10

@@ -1,0 +1,53 @@
+with pop as not materialized (
+  select b.user_id, ''::text as bd
+  from bdc.beneficiaries b
+  where true
+),
+act as (
+  select x.user_id, x.day, x.n, x.last_at from (select r.user_id, r.day, r.event_count as n, r.last_event_at as last_at from bdc_analytics.user_activity_daily r where r.day >= $2::date and r.day < $1::date
+    union all
+    select x.user_id, (x.occurred_at at time zone 'Europe/Paris')::date as day, count(*)::int as n, max(x.occurred_at) as last_at from bdc.user_activities x where (x.occurred_at >= $3::timestamptz and x.occurred_at < $4::timestamptz) group by 1, 2) x
+  where x.user_id in (select user_id from pop)
+),
+fea as (
+  select distinct x.user_id, x.feature from (select r.user_id, r.day, f.key as feature, f.value::int as n from bdc_analytics.user_activity_daily r cross join lateral jsonb_each_text(r.feature_counts) as f(key, value) where r.day >= $6::date and r.day < $5::date
+    union all
+    select x.user_id, (x.occurred_at at time zone 'Europe/Paris')::date as day, x.feature, count(*)::int as n from bdc.user_activities x where (x.occurred_at >= $7::timestamptz and x.occurred_at < $4::timestamptz and x.feature is not null) group by 1, 2, 3) x
+  where x.user_id in (select user_id from pop)
+),
+beh as (
+  select p.user_id, p.bd, coalesce(x.days, 0) as days, coalesce(x.events, 0) as events, x.last_at, coalesce(y.features, 0) as features
+  from pop p
+  join bdc.users u on u.id = p.user_id
+  left join (select user_id, count(*)::int as days, sum(n)::bigint as events, max(last_at) as last_at from act group by user_id) x
+    on x.user_id = p.user_id
+  left join (select user_id, count(*)::int as features from fea group by user_id) y on y.user_id = p.user_id
+  where u.created_at < $4::timestamptz
+),
+apc as (
+  select b.user_id as user_id, count(*)::int as n from bdc.appointments x join bdc.beneficiaries b on b.id = x.beneficiary_id
+  where (x.scheduled_at >= $8::timestamptz and x.scheduled_at < $4::timestamptz and x.status = 'completed')
+  group by 1
+),
+pay as (
+  select b.user_id, sum(x.amount_cents)::float8 as cents
+  from bdc.payments x join bdc.beneficiaries b on b.id = x.beneficiary_id
+  where x.paid_at >= $8::timestamptz and x.paid_at < $4::timestamptz
+  group by 1
+),
+ft as (
+  select h.user_id, h.days, h.events, h.features, coalesce(c.n, 0) as appointments, coalesce(m.cents, 0) as monetary,
+    coalesce((extract(epoch from $4::timestamptz - h.last_at)::float8 / 86400), (extract(epoch from $4::timestamptz - $8::timestamptz)::float8 / 86400)) as recency
+  from beh h
+  left join apc c on c.user_id = h.user_id
+  left join pay m on m.user_id = h.user_id
+)
+select user_id, days, events, features, appointments, recency from ft order by user_id
+-- $1 = 2026-03-15T00:00:00Z
+-- $2 = 2025-12-31T00:00:00Z
+-- $3 = 2026-03-15T00:00:00+01:00
+-- $4 = 2026-06-01T00:00:00Z
+-- $5 = 2026-03-15T00:00:00Z
+-- $6 = 2025-12-31T00:00:00Z
+-- $7 = 2026-03-15T00:00:00+01:00
+-- $8 = 2025-12-31T00:00:00-05:00
