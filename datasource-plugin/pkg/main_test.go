@@ -145,6 +145,13 @@ func TestThroughGRPC(t *testing.T) {
 		query("kpi", "kpi", `{"kpi": "bdc_users_active"}`),
 		query("retention", "retention", `{"period": "week", "totalIntervals": 4}`),
 		query("funnel", "funnel", `{"series": ["signup", "appointment_completed"]}`),
+		query("paths", "paths", `{"stepLimit": 3}`),
+		query("lifecycle", "lifecycle", `{"interval": "month"}`),
+		query("stickiness", "stickiness", `{}`),
+		query("engagement", "engagement", `{}`),
+		query("segments", "segments", `{"method": "kmeans"}`),
+		query("feature_usage", "feature_usage", `{}`),
+		query("activity_heatmap", "activity_heatmap", `{}`),
 	}
 	resp := g.queryData(t, pc, good...)
 	for _, q := range good {

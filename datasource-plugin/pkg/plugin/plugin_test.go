@@ -64,6 +64,15 @@ var goldenQueries = map[string]backend.DataQuery{
 	"retention_weekly":        dataQuery("A", "retention", `{"period": "week", "totalIntervals": 6}`),
 	"retention_by_channel":    dataQuery("A", "retention", `{"period": "month", "totalIntervals": 4, "breakdown": "acquisition_channel", "returningEntity": "appointment_completed"}`),
 	"funnel_journey":          dataQuery("A", "funnel", `{"series": ["signup", "appointment_booked", "appointment_completed", "evaluation_completed"], "funnelWindowInterval": 60}`),
+	"paths_sessions":          dataQuery("A", "paths", `{"stepLimit": 4, "edgeLimit": 30}`),
+	"paths_from_login":        dataQuery("A", "paths", `{"groupBy": "user", "startPoint": "activity:login", "stepLimit": 3}`),
+	"lifecycle_weekly":        dataQuery("A", "lifecycle", `{"interval": "week"}`),
+	"stickiness_monthly":      dataQuery("A", "stickiness", `{"period": "month"}`),
+	"engagement":              dataQuery("A", "engagement", `{"limit": 5}`),
+	"segments_rfm":            dataQuery("A", "segments", `{"method": "rfm"}`),
+	"segments_kmeans":         dataQuery("A", "segments", `{"method": "kmeans", "k": 3, "seed": 7}`),
+	"feature_usage":           dataQuery("A", "feature_usage", `{"period": "week"}`),
+	"activity_heatmap":        dataQuery("A", "activity_heatmap", `{"timezone": "America/New_York"}`),
 	"funnel_strict_by_region": dataQuery("A", "funnel", `{"series": ["activity:login", "feature:calendar", "activity:booking"], "funnelOrderType": "strict", "breakdown": "region", "filters": {"acquisitionChannel": ["cpf", "employer"]}}`),
 }
 
