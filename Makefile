@@ -15,10 +15,10 @@ PLUGIN_DIST := datasource-plugin/dist
 PLUGIN_EXE  := gpx_bdc_analytics
 PLUGIN_PLATFORMS := linux/amd64 linux/arm64 darwin/arm64
 
-.PHONY: test postgres tools fmt-check vet lint unit build bench clean plugin plugin-frontend plugin-backend
+.PHONY: test postgres tools fmt-check vet lint unit build bench clean plugin plugin-frontend plugin-frontend-check plugin-backend
 
 ## test: everything CI runs: PostgreSQL up, gofmt, go vet, golangci-lint, go test -race.
-test: postgres tools fmt-check vet lint unit
+test: postgres tools fmt-check vet lint unit plugin-frontend-check
 
 ## postgres: start the local PostgreSQL if it is installed and down; fail clearly if none.
 postgres:
@@ -50,7 +50,12 @@ build:
 plugin: plugin-frontend plugin-backend
 
 plugin-frontend:
-	cd datasource-plugin && npm ci --no-audit --no-fund && npm run build
+	cd datasource-plugin && npm ci --prefer-offline --no-audit --no-fund && npm run build
+
+## plugin-frontend-check: the frontend's type check, lint, jest tests and build (part of test).
+plugin-frontend-check:
+	cd datasource-plugin && npm ci --prefer-offline --no-audit --no-fund && npm run typecheck && npm run lint && npm run test:ci && npm run build
+	test -s datasource-plugin/dist/module.js && test -s datasource-plugin/dist/plugin.json
 
 plugin-backend:
 	@for platform in $(PLUGIN_PLATFORMS); do \
