@@ -1,0 +1,402 @@
+package bench
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/csv"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"math"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/bdc-analytics/bdc/pkg/demo"
+	"github.com/bdc-analytics/bdc/pkg/forecast"
+	"github.com/bdc-analytics/bdc/pkg/ml"
+	"github.com/bdc-analytics/bdc/pkg/predict"
+	"github.com/bdc-analytics/bdc/pkg/store/testdb"
+)
+
+// python is Debian's interpreter, which has scikit-learn, pandas and statsmodels once their
+// python3-* packages are installed; the python3 first on PATH may be another one without them.
+const python = "/usr/bin/python3"
+
+// pythonPackages are the Debian packages the model and forecast peers import, by module.
+var pythonPackages = map[string]string{"sklearn": "python3-sklearn", "pandas": "python3-pandas", "statsmodels": "python3-statsmodels"}
+
+var pythonOnce sync.Once
+var pythonErr error
+
+// needPython makes sure /usr/bin/python3 imports scikit-learn, pandas and statsmodels: it
+// installs the missing Debian packages when running as root with apt-get, as scripts/tools.sh
+// does for the other peers, and fails the benchmark with what to install otherwise.
+func needPython(b *testing.B) {
+	b.Helper()
+	pythonOnce.Do(func() {
+		var missing []string
+		for module, pkg := range pythonPackages {
+			if exec.Command(python, "-c", "import "+module).Run() != nil {
+				missing = append(missing, pkg)
+			}
+		}
+		if len(missing) == 0 {
+			return
+		}
+		if _, err := exec.LookPath("apt-get"); err != nil || os.Getuid() != 0 {
+			pythonErr = fmt.Errorf("the model benchmarks need %s for %s: apt-get install -y %s",
+				strings.Join(missing, ", "), python, strings.Join(missing, " "))
+			return
+		}
+		_ = exec.Command("apt-get", "update", "-qq").Run() // stale lists still serve
+		cmd := exec.Command("apt-get", append([]string{"install", "-y", "-qq"}, missing...)...)
+		cmd.Env = append(os.Environ(), "DEBIAN_FRONTEND=noninteractive")
+		if out, err := cmd.CombinedOutput(); err != nil {
+			pythonErr = fmt.Errorf("apt-get install %s: %w\n%s", strings.Join(missing, " "), err, out)
+		}
+	})
+	if pythonErr != nil {
+		b.Fatal(pythonErr)
+	}
+}
+
+// peer runs a script of bench/peers with Debian's python and returns its JSON lines.
+func peer(b *testing.B, script string, args ...string) []map[string]any {
+	b.Helper()
+	needPython(b)
+	cmd := exec.Command(python, append([]string{filepath.Join("peers", script)}, args...)...)
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	out, err := cmd.Output()
+	if err != nil {
+		b.Fatalf("%s: %v\n%s", script, err, stderr.String())
+	}
+	var results []map[string]any
+	sc := bufio.NewScanner(bytes.NewReader(out))
+	for sc.Scan() {
+		var r map[string]any
+		if err := json.Unmarshal(sc.Bytes(), &r); err != nil {
+			b.Fatalf("%s printed %q: %v", script, sc.Text(), err)
+		}
+		results = append(results, r)
+	}
+	return results
+}
+
+// benchAppointments is the number of labelled appointments of the model benchmarks:
+// BDC_BENCH_APPOINTMENTS, 100,000 by default.
+func benchAppointments(b *testing.B) int {
+	if v := os.Getenv("BDC_BENCH_APPOINTMENTS"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1000 {
+			b.Fatalf("BDC_BENCH_APPOINTMENTS=%q: want a number of appointments, at least 1000", v)
+		}
+		return n
+	}
+	return 100_000
+}
+
+// appointmentsPerUser is how many held (completed or no-show) appointments the generator gives
+// per user over two years: about 4.1 (33,000 for 8,000 users).
+const appointmentsPerUser = 4.1
+
+// modelPlatform seeds (once per run) a platform with about n held appointments over two years.
+func modelPlatform(b *testing.B, n int) *testdb.Database {
+	b.Helper()
+	users := min(demo.MaxUsers, max(demo.MinUsers, int(math.Ceil(float64(n)/appointmentsPerUser))))
+	return testdb.GetScale(b, demo.Config{Users: users, Days: 730, Seed: 1, End: time.Date(2026, 6, 1, 0, 0, 0, 0, demo.Location)})
+}
+
+// noShowSplit is the no-show feature matrix of the benchmark platform, split by time as
+// pkg/predict trains on it, encoded, and written to CSV for the peers.
+type noShowSplit struct {
+	train, valid, test *ml.Dataset
+	dir                string
+}
+
+var (
+	splitOnce sync.Once
+	split     *noShowSplit
+)
+
+func noShowData(b *testing.B) *noShowSplit {
+	b.Helper()
+	splitOnce.Do(func() {
+		n := benchAppointments(b)
+		d := modelPlatform(b, n)
+		s := predict.NewStore(d.DB)
+		begin := time.Now()
+		f, err := s.Labelled(context.Background(), predict.NoShow, time.Time{}, d.Seed.End)
+		if err != nil {
+			b.Fatal(err)
+		}
+		b.Logf("extracted %d appointments' features from PostgreSQL in %s", f.Len(), time.Since(begin).Round(time.Millisecond))
+		sp, err := predict.SplitByTime(f, predict.TrainOptions{})
+		if err != nil {
+			b.Fatal(err)
+		}
+		def, err := predict.Lookup(predict.NoShow)
+		if err != nil {
+			b.Fatal(err)
+		}
+		schema := def.NewSchema(sp.Train, 0)
+		out := &noShowSplit{dir: b.TempDir()}
+		for _, part := range []struct {
+			name  string
+			frame *predict.Frame
+			dst   **ml.Dataset
+		}{{"train", sp.Train, &out.train}, {"valid", sp.Valid, &out.valid}, {"test", sp.Test, &out.test}} {
+			ds, err := schema.Encode(part.frame)
+			if err != nil {
+				b.Fatal(err)
+			}
+			*part.dst = ds
+			if err := writeDataset(filepath.Join(out.dir, part.name+".csv"), ds); err != nil {
+				b.Fatal(err)
+			}
+		}
+		b.Logf("split %d / %d / %d rows at %s and %s", out.train.Rows(), out.valid.Rows(), out.test.Rows(),
+			sp.Window.TrainEnd.Format(time.DateOnly), sp.Window.ValidEnd.Format(time.DateOnly))
+		split = out
+	})
+	if split == nil {
+		b.Fatal("no-show data could not be prepared")
+	}
+	return split
+}
+
+// writeDataset writes a dataset as CSV: the feature columns, then the label "y".
+func writeDataset(path string, d *ml.Dataset) error {
+	f, err := os.Create(path)
+	if err != nil {
+		return err
+	}
+	w := csv.NewWriter(bufio.NewWriter(f))
+	row := make([]string, d.Cols()+1)
+	_ = w.Write(append(append(row[:0], d.Names...), "y"))
+	for i := range d.Rows() {
+		for j, v := range d.Row(i) {
+			row[j] = strconv.FormatFloat(v, 'g', -1, 64)
+		}
+		row[d.Cols()] = strconv.FormatFloat(d.Y[i], 'g', -1, 64)
+		_ = w.Write(row)
+	}
+	w.Flush()
+	if err := w.Error(); err != nil {
+		f.Close()
+		return err
+	}
+	return f.Close()
+}
+
+// forestTrees and forestMinLeaf are the forests' parameters on both sides.
+const forestTrees, forestMinLeaf = 100, 20
+
+// BenchmarkNoShowModels trains the no-show classifier on the generated platform's appointments
+// (BDC_BENCH_APPOINTMENTS held appointments, 100,000 by default), with features extracted by
+// pkg/predict from PostgreSQL and the time-based split it trains on (60/20/20% by the instant
+// the outcome became known): pkg/ml's histogram boosting (pkg/predict's no-show parameters,
+// early stopping on the validation set) and random forest against scikit-learn's
+// HistGradientBoostingClassifier and RandomForestClassifier on the same rows. Each reports the
+// test ROC AUC ("auc") and the fitting time ("fit-s"); the calibration pkg/predict adds after
+// fitting is left out, as it is on the scikit-learn side.
+func BenchmarkNoShowModels(b *testing.B) {
+	data := noShowData(b)
+	def, err := predict.Lookup(predict.NoShow)
+	if err != nil {
+		b.Fatal(err)
+	}
+	gbm := def.GBM
+	rows := fmt.Sprintf("rows=%d", data.train.Rows()+data.valid.Rows()+data.test.Rows())
+	report := func(b *testing.B, m ml.Model, seconds float64, size int) {
+		p, err := ml.PredictProba(m, data.test)
+		if err != nil {
+			b.Fatal(err)
+		}
+		auc, err := ml.ROCAUC(data.test.Y, p)
+		if err != nil {
+			b.Fatal(err)
+		}
+		b.ReportMetric(auc, "auc")
+		b.ReportMetric(seconds, "fit-s")
+		b.ReportMetric(float64(size), "trees")
+	}
+	b.Run("pkg-ml-gbm/"+rows, func(b *testing.B) {
+		for range b.N {
+			begin := time.Now()
+			m, err := ml.FitGBMWithValidation(context.Background(), data.train, data.valid, gbm)
+			if err != nil {
+				b.Fatal(err)
+			}
+			report(b, m, time.Since(begin).Seconds(), m.NumTrees())
+		}
+	})
+	b.Run("sklearn-hgb/"+rows, func(b *testing.B) {
+		params, _ := json.Marshal(map[string]any{
+			"learning_rate": gbm.LearningRate, "max_leaf_nodes": gbm.MaxLeafNodes, "min_samples_leaf": gbm.MinSamplesLeaf,
+			"l2": gbm.L2, "max_iter": gbm.MaxIter, "patience": gbm.Patience, "tol": 1e-7,
+		})
+		for range b.N {
+			reportPeer(b, peer(b, "sklearn_noshow.py", "--dir", data.dir, "--model", "hgb", "--params", string(params))[0])
+		}
+	})
+	b.Run("pkg-ml-forest/"+rows, func(b *testing.B) {
+		for range b.N {
+			begin := time.Now()
+			m, err := ml.FitForest(context.Background(), data.train, ml.ForestParams{
+				Task: ml.Classification, Trees: forestTrees, MinSamplesLeaf: forestMinLeaf, Seed: 1,
+			})
+			if err != nil {
+				b.Fatal(err)
+			}
+			report(b, m, time.Since(begin).Seconds(), m.NumTrees())
+		}
+	})
+	b.Run("sklearn-rf/"+rows, func(b *testing.B) {
+		params, _ := json.Marshal(map[string]any{"trees": forestTrees, "min_samples_leaf": forestMinLeaf})
+		for range b.N {
+			reportPeer(b, peer(b, "sklearn_noshow.py", "--dir", data.dir, "--model", "rf", "--params", string(params))[0])
+		}
+	})
+}
+
+// reportPeer reports a peer's test AUC, fitting time and size.
+func reportPeer(b *testing.B, r map[string]any) {
+	b.Helper()
+	b.ReportMetric(r["auc"].(float64), "auc")
+	b.ReportMetric(r["fit_seconds"].(float64), "fit-s")
+	b.ReportMetric(r["size"].(float64), "trees")
+}
+
+// BenchmarkForecasts backtests pkg/forecast (ETS chosen by AICc, intervals analytical or
+// simulated) and statsmodels' ExponentialSmoothing (Holt-Winters with additive, and additive
+// damped, trend; intervals simulated) on the same rolling origins of two series: the
+// generated platform's daily appointments read from PostgreSQL by pkg/predict (weekly season,
+// 28 days ahead from 23 weekly origins over its last six months), and statsmodels' monthly
+// Mauna Loa CO2 means from 1965 (yearly season, 12 months ahead from 10 yearly origins over its
+// last ten years). Each reports MASE, sMAPE, the coverage of the 80% and 95% intervals, and the
+// fitting time of all origins.
+func BenchmarkForecasts(b *testing.B) {
+	needPython(b)
+	dir := b.TempDir()
+
+	d := modelPlatform(b, benchAppointments(b))
+	s := predict.NewStore(d.DB)
+	daily, err := s.Series(context.Background(), predict.SeriesAppointments, d.Seed.End.AddDate(0, 0, -730), d.Seed.End)
+	if err != nil {
+		b.Fatal(err)
+	}
+	co2Path := filepath.Join(dir, "co2.csv")
+	peer(b, "statsmodels_forecast.py", "co2", co2Path)
+	co2, err := readSeries(co2Path)
+	if err != nil {
+		b.Fatal(err)
+	}
+	for _, c := range []struct {
+		name                  string
+		values                []float64
+		period, horizon, step int
+		origins               int
+	}{
+		{name: "daily-appointments", values: daily.Values, period: 7, horizon: 28, step: 7, origins: 23},
+		{name: "co2-monthly", values: co2, period: 12, horizon: 12, step: 12, origins: 10},
+	} {
+		first := len(c.values) - c.horizon - c.step*(c.origins-1)
+		origins := forecast.RollingOrigins(len(c.values), first, c.horizon, c.step)
+		path := filepath.Join(dir, c.name+".csv")
+		if err := writeSeries(path, c.values); err != nil {
+			b.Fatal(err)
+		}
+		label := fmt.Sprintf("%s/n=%d", c.name, len(c.values))
+		b.Run("pkg-forecast/"+label, func(b *testing.B) {
+			for range b.N {
+				begin := time.Now()
+				res, err := forecast.Backtest(c.values, forecast.Options{Period: c.period}, origins, c.horizon, 0.8, 0.95)
+				if err != nil {
+					b.Fatal(err)
+				}
+				reportForecast(b, res.Overall.MASE, res.Overall.SMAPE, res.Overall.Coverage[0], res.Overall.Coverage[1], time.Since(begin).Seconds())
+				b.Logf("models chosen: %s", strings.Join(uniq(res.Models), ", "))
+			}
+		})
+		var strs []string
+		for _, o := range origins {
+			strs = append(strs, strconv.Itoa(o))
+		}
+		for _, cfg := range []string{"holt_winters_additive", "holt_winters_damped"} {
+			b.Run("statsmodels-"+cfg+"/"+label, func(b *testing.B) {
+				for range b.N {
+					results := peer(b, "statsmodels_forecast.py", "backtest", "--series", path, "--period", strconv.Itoa(c.period),
+						"--horizon", strconv.Itoa(c.horizon), "--origins", strings.Join(strs, ","), "--config", cfg)
+					r, err := pick(results, cfg)
+					if err != nil {
+						b.Fatal(err)
+					}
+					reportForecast(b, r["mase"].(float64), r["smape"].(float64), r["coverage80"].(float64), r["coverage95"].(float64), r["fit_seconds"].(float64))
+				}
+			})
+		}
+	}
+}
+
+func reportForecast(b *testing.B, mase, smape, cov80, cov95, seconds float64) {
+	b.ReportMetric(mase, "MASE")
+	b.ReportMetric(smape, "sMAPE-%")
+	b.ReportMetric(100*cov80, "cover80-%")
+	b.ReportMetric(100*cov95, "cover95-%")
+	b.ReportMetric(seconds, "fit-s")
+}
+
+func pick(results []map[string]any, model string) (map[string]any, error) {
+	for _, r := range results {
+		if r["model"] == model {
+			return r, nil
+		}
+	}
+	return nil, errors.New("statsmodels peer printed no result for " + model)
+}
+
+func writeSeries(path string, values []float64) error {
+	var buf bytes.Buffer
+	buf.WriteString("value\n")
+	for _, v := range values {
+		buf.WriteString(strconv.FormatFloat(v, 'g', -1, 64) + "\n")
+	}
+	return os.WriteFile(path, buf.Bytes(), 0o600)
+}
+
+func readSeries(path string) ([]float64, error) {
+	raw, err := os.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	lines := strings.Split(strings.TrimSpace(string(raw)), "\n")
+	out := make([]float64, 0, len(lines))
+	for _, l := range lines[1:] {
+		v, err := strconv.ParseFloat(strings.TrimSpace(l), 64)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", path, err)
+		}
+		out = append(out, v)
+	}
+	return out, nil
+}
+
+func uniq(s []string) []string {
+	seen := map[string]bool{}
+	var out []string
+	for _, v := range s {
+		if !seen[v] {
+			seen[v] = true
+			out = append(out, v)
+		}
+	}
+	return out
+}
