@@ -6,11 +6,8 @@ package alerts
 import (
 	"bufio"
 	"bytes"
-	"context"
 	"encoding/json"
 	"io"
-	"log/slog"
-	"net"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -23,9 +20,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/prometheus/common/expfmt"
-	"github.com/prometheus/common/model"
-	"github.com/prometheus/exporter-toolkit/web"
 	"go.yaml.in/yaml/v3"
 
 	"github.com/bdc-analytics/bdc/pkg/exporter"
@@ -283,8 +277,8 @@ func startAlertmanager(t *testing.T, hookURL string) string {
 	if err := os.WriteFile(cfg, []byte(content), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	addr := freeAddr(t)
-	cluster := freeAddr(t)
+	addr := testtools.FreeAddr(t)
+	cluster := testtools.FreeAddr(t)
 	cmd := exec.Command(bin, "--config.file="+cfg, "--storage.path="+dir, "--web.listen-address="+addr,
 		"--cluster.listen-address="+cluster, "--cluster.advertise-address="+cluster)
 	cmd.Stdout, cmd.Stderr = io.Discard, io.Discard
@@ -331,8 +325,6 @@ func TestRulesNameRealMetrics(t *testing.T) {
 func scrapeExporter(t *testing.T) map[string]bool {
 	t.Helper()
 	d := testdb.Get(t)
-	ctx, cancel := context.WithCancel(context.Background())
-	logger := slog.New(slog.DiscardHandler)
 	// Evaluated inside the seed's history, so every KPI has data; with one custom metric, so
 	// the custom metrics' own self-metrics show too.
 	custom := filepath.Join(t.TempDir(), "custom.yml")
@@ -340,55 +332,8 @@ func scrapeExporter(t *testing.T) map[string]bool {
 		t.Fatal(err)
 	}
 	at := d.Seed.End.Add(-24 * time.Hour)
-	exp, err := exporter.New(d.DB, logger, exporter.Options{ConfigFile: custom, Now: func() time.Time { return at }})
-	if err != nil {
-		t.Fatal(err)
-	}
-	handler, err := exp.Handler("/metrics")
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := freeAddr(t)
-	done := make(chan struct{})
-	go exp.Run(ctx)
-	go func() {
-		defer close(done)
-		_ = exporter.Serve(ctx, handler, &web.FlagConfig{WebListenAddresses: &[]string{addr}, WebSystemdSocket: new(bool), WebConfigFile: new(string)}, logger)
-	}()
-	t.Cleanup(func() { cancel(); <-done })
-	eventually(t, "exporter never ready", func() bool {
-		r, err := http.Get("http://" + addr + "/-/ready")
-		if err != nil {
-			return false
-		}
-		r.Body.Close()
-		return r.StatusCode == 200
-	})
-	r, err := http.Get("http://" + addr + "/metrics")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer r.Body.Close()
-	parser := expfmt.NewTextParser(model.UTF8Validation)
-	mfs, err := parser.TextToMetricFamilies(r.Body)
-	if err != nil {
-		t.Fatal(err)
-	}
-	out := map[string]bool{}
-	for name := range mfs {
-		out[name] = true
-	}
-	return out
-}
-
-func freeAddr(t *testing.T) string {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	return l.Addr().String()
+	addr := testtools.ServeExporter(t, d.DB, exporter.Options{ConfigFile: custom, Now: func() time.Time { return at }})
+	return testtools.MetricFamilies(t, "http://"+addr+"/metrics")
 }
 
 func eventually(t *testing.T, what string, cond func() bool) {

@@ -8,8 +8,6 @@ import (
 	"context"
 	"encoding/json"
 	"io"
-	"log/slog"
-	"net"
 	"net/http"
 	"net/url"
 	"os"
@@ -21,9 +19,6 @@ import (
 	"time"
 
 	"github.com/grafana/grafana-plugin-sdk-go/backend"
-	"github.com/prometheus/common/expfmt"
-	"github.com/prometheus/common/model"
-	"github.com/prometheus/exporter-toolkit/web"
 	"go.yaml.in/yaml/v3"
 
 	"github.com/bdc-analytics/bdc/datasource-plugin/pkg/plugin"
@@ -241,8 +236,6 @@ func TestPluginQueriesAreAccepted(t *testing.T) {
 func scrapeExporter(t *testing.T) map[string]bool {
 	t.Helper()
 	d := testdb.Get(t)
-	ctx, cancel := context.WithCancel(context.Background())
-	logger := slog.New(slog.DiscardHandler)
 	// Evaluated inside the seed's history, so every KPI has data; with one custom metric, so
 	// the custom metrics' own self-metrics show too.
 	custom := filepath.Join(t.TempDir(), "custom.yml")
@@ -250,38 +243,8 @@ func scrapeExporter(t *testing.T) map[string]bool {
 		t.Fatal(err)
 	}
 	at := d.Seed.End.Add(-24 * time.Hour)
-	exp, err := exporter.New(d.DB, logger, exporter.Options{ConfigFile: custom, Now: func() time.Time { return at }})
-	if err != nil {
-		t.Fatal(err)
-	}
-	handler, err := exp.Handler("/metrics")
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := freeAddr(t)
-	done := make(chan struct{})
-	go exp.Run(ctx)
-	go func() {
-		defer close(done)
-		_ = exporter.Serve(ctx, handler, &web.FlagConfig{WebListenAddresses: &[]string{addr}, WebSystemdSocket: new(bool), WebConfigFile: new(string)}, logger)
-	}()
-	t.Cleanup(func() { cancel(); <-done })
-	waitOK(t, "http://"+addr+"/-/ready")
-	r, err := http.Get("http://" + addr + "/metrics")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer r.Body.Close()
-	parser := expfmt.NewTextParser(model.UTF8Validation)
-	mfs, err := parser.TextToMetricFamilies(r.Body)
-	if err != nil {
-		t.Fatal(err)
-	}
-	out := map[string]bool{}
-	for name := range mfs {
-		out[name] = true
-	}
-	return out
+	addr := testtools.ServeExporter(t, d.DB, exporter.Options{ConfigFile: custom, Now: func() time.Time { return at }})
+	return testtools.MetricFamilies(t, "http://"+addr+"/metrics")
 }
 
 // startPrometheus runs a real Prometheus with an empty configuration, to parse expressions.
@@ -293,7 +256,7 @@ func startPrometheus(t *testing.T) string {
 	if err := os.WriteFile(cfg, []byte("global:\n  scrape_interval: 1m\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	addr := freeAddr(t)
+	addr := testtools.FreeAddr(t)
 	cmd := exec.Command(bin, "--config.file="+cfg, "--storage.tsdb.path="+dir, "--web.listen-address="+addr)
 	cmd.Stdout, cmd.Stderr = io.Discard, io.Discard
 	if err := cmd.Start(); err != nil {
@@ -319,14 +282,4 @@ func waitOK(t *testing.T, u string) {
 		time.Sleep(100 * time.Millisecond)
 	}
 	t.Fatalf("%s never answered 200", u)
-}
-
-func freeAddr(t *testing.T) string {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	return l.Addr().String()
 }

@@ -4,12 +4,9 @@
 package e2e
 
 import (
-	"context"
 	"encoding/json"
 	"fmt"
 	"io"
-	"log/slog"
-	"net"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -22,8 +19,6 @@ import (
 	"sync"
 	"testing"
 	"time"
-
-	"github.com/prometheus/exporter-toolkit/web"
 
 	"github.com/bdc-analytics/bdc/pkg/exporter"
 	"github.com/bdc-analytics/bdc/pkg/kpi"
@@ -123,29 +118,11 @@ func sameRatio(a, b float64) bool { return a-b < 1e-9 && b-a < 1e-9 }
 
 func startExporter(t *testing.T, d *testdb.Database, at time.Time) string {
 	t.Helper()
-	ctx, cancel := context.WithCancel(context.Background())
-	logger := slog.New(slog.DiscardHandler)
 	fast := exporter.Schedule{Interval: time.Second, Timeout: 10 * time.Second}
-	exp, err := exporter.New(d.DB, logger, exporter.Options{
+	return testtools.ServeExporter(t, d.DB, exporter.Options{
 		Schedules: exporter.Schedules{kpi.RealTime: fast, kpi.Business: fast, kpi.Operational: fast, kpi.Experience: fast},
 		Now:       func() time.Time { return at },
 	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	handler, err := exp.Handler("/metrics")
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := freeAddr(t)
-	done := make(chan struct{})
-	go exp.Run(ctx)
-	go func() {
-		defer close(done)
-		_ = exporter.Serve(ctx, handler, &web.FlagConfig{WebListenAddresses: &[]string{addr}, WebSystemdSocket: new(bool), WebConfigFile: new(string)}, logger)
-	}()
-	t.Cleanup(func() { cancel(); <-done })
-	return addr
 }
 
 var forDuration = regexp.MustCompile(`(?m)^(\s+for:) .*$`)
@@ -184,7 +161,7 @@ scrape_configs:
 	if err := os.WriteFile(path, []byte(cfg), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	addr := freeAddr(t)
+	addr := testtools.FreeAddr(t)
 	start(t, testtools.Path(t, "prometheus"), "--config.file="+path, "--storage.tsdb.path="+filepath.Join(dir, "tsdb"), "--web.listen-address="+addr)
 	base := "http://" + addr
 	eventually(t, time.Minute, "Prometheus never ready", func() bool { return get(base+"/-/ready") == nil })
@@ -203,7 +180,7 @@ func startAlertmanager(t *testing.T, dir, hookURL string) string {
 	if err := os.WriteFile(path, []byte(content), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	addr, cluster := freeAddr(t), freeAddr(t)
+	addr, cluster := testtools.FreeAddr(t), testtools.FreeAddr(t)
 	start(t, testtools.Path(t, "alertmanager"), "--config.file="+path, "--storage.path="+filepath.Join(dir, "am"),
 		"--web.listen-address="+addr, "--cluster.listen-address="+cluster, "--cluster.advertise-address="+cluster)
 	eventually(t, time.Minute, "Alertmanager never ready", func() bool { return get("http://"+addr+"/-/ready") == nil })
@@ -264,14 +241,4 @@ func eventually(t *testing.T, limit time.Duration, what string, cond func() bool
 		}
 		time.Sleep(250 * time.Millisecond)
 	}
-}
-
-func freeAddr(t *testing.T) string {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	return l.Addr().String()
 }
