@@ -59,6 +59,7 @@ apt_package_for() {
 	amtool) echo prometheus-alertmanager ;;
 	alertmanager) echo prometheus-alertmanager ;;
 	pdftotext | pdftoppm) echo poppler-utils ;;
+	soffice) echo libreoffice-calc ;;
 	prometheus-postgres-exporter) echo prometheus-postgres-exporter ;;
 	prometheus-sql-exporter) echo prometheus-sql-exporter ;;
 	*) return 1 ;;

@@ -1,0 +1,1 @@
+select "id"::bigint, "beneficiary_id"::bigint, "assessment"::text, "score"::double precision, "max_score"::double precision, "started_at"::timestamptz, "completed_at"::timestamptz from bdc."evaluations" where "completed_at" is null order by "id"

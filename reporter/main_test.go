@@ -1,0 +1,566 @@
+package main
+
+// These tests run the built bdc-reporter binary as an operator would: two replicas on one test
+// database, killed with SIGKILL in the middle of a run, checked through their API and files.
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"golang.org/x/crypto/bcrypt"
+
+	"github.com/bdc-analytics/bdc/pkg/demo"
+	"github.com/bdc-analytics/bdc/pkg/export"
+	"github.com/bdc-analytics/bdc/pkg/schedule"
+	"github.com/bdc-analytics/bdc/pkg/store/testdb"
+)
+
+var binary string
+
+func TestMain(m *testing.M) {
+	dir, err := os.MkdirTemp("", "bdc-reporter-test")
+	if err != nil {
+		panic(err)
+	}
+	binary = filepath.Join(dir, "bdc-reporter")
+	if out, err := exec.Command("go", "build", "-race", "-o", binary, ".").CombinedOutput(); err != nil {
+		fmt.Fprintf(os.Stderr, "building bdc-reporter: %v\n%s", err, out)
+		os.Exit(1)
+	}
+	defer os.RemoveAll(dir)
+	testdb.Main(m)
+}
+
+// run runs the binary to its end, bounded in time.
+func run(t *testing.T, env []string, args ...string) (string, error) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(t.Context(), 2*time.Minute)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, binary, args...)
+	cmd.Env = append(os.Environ(), env...)
+	out, err := cmd.CombinedOutput()
+	if ctx.Err() != nil {
+		t.Fatalf("bdc-reporter %v did not exit:\n%s", args, out)
+	}
+	return string(out), err
+}
+
+func TestConfigCheck(t *testing.T) {
+	out, err := run(t, nil, "--config.file", "reporter.yml", "--config.check")
+	if err != nil || !strings.Contains(out, "reporter.yml: 3 jobs, valid") {
+		t.Errorf("shipped reporter.yml: %v\n%s", err, out)
+	}
+	bad := filepath.Join(t.TempDir(), "bad.yml")
+	if err := os.WriteFile(bad, []byte("jobs:\n  - name: weekly_reports\n    kind: report\n    schedule: \"0 7 * * 1\"\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	out, err = run(t, nil, "--config.file", bad, "--config.check")
+	if want := bad + `:3: jobs[0].kind: kind "report" is not available in this build (available: export, train)`; err == nil || !strings.Contains(out, want) {
+		t.Errorf("report job: %v\n%s\nwant %s", err, out, want)
+	}
+}
+
+func TestExportCommand(t *testing.T) {
+	d := testdb.Get(t)
+	dir := t.TempDir()
+	out, err := run(t, []string{"DATABASE_URL=" + d.URL}, "export", "--source", "appointments", "--format", "parquet", "--out", dir,
+		"--where", "status in (completed, no_show)", "--period", "month", "--at", "2026-06-01T03:00:00+02:00",
+		"--derive", "lead_days=days_between(booked_at, scheduled_at)")
+	if err != nil {
+		t.Fatalf("export: %v\n%s", err, out)
+	}
+	want := []string{"appointments_20260601T010000Z.parquet", "appointments_20260601T010000Z.parquet.meta.json"}
+	entries, _ := os.ReadDir(dir)
+	var names []string
+	for _, e := range entries {
+		names = append(names, e.Name())
+	}
+	if !slices.Equal(names, want) {
+		t.Fatalf("files %v, want %v", names, want)
+	}
+	var md export.Metadata
+	data, _ := os.ReadFile(filepath.Join(dir, want[1]))
+	if err := json.Unmarshal(data, &md); err != nil {
+		t.Fatal(err)
+	}
+	var n int64
+	err = d.DB.Pool.QueryRow(t.Context(), `select count(*) from bdc.appointments where status in ('completed', 'no_show')
+		and scheduled_at >= '2026-05-01T00:00:00+02:00' and scheduled_at < '2026-06-01T00:00:00+02:00'`).Scan(&n)
+	if err != nil || n == 0 || md.Rows != n || md.Schema[len(md.Schema)-1].Name != "lead_days" {
+		t.Errorf("metadata: %d rows (want %d), schema %v", md.Rows, n, md.Schema.Names())
+	}
+
+	for _, c := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"--source", "clients", "--format", "csv"}, `source: unknown source "clients"`},
+		{[]string{"--source", "users", "--format", "csv", "--where", "role ~ admin"}, `--where: predicate "role ~ admin": want an operator`},
+		{[]string{"--source", "users", "--format", "csv", "--where", "rol = admin"}, `where[0].column: users has no column "rol"`},
+		{[]string{"--source", "users", "--format", "csv", "--pii", "anonymize"}, "pii: anonymize needs the export hash key"},
+	} {
+		out, err := run(t, []string{"DATABASE_URL=" + d.URL}, append([]string{"export", "--out", t.TempDir()}, c.args...)...)
+		if err == nil || !strings.Contains(out, c.want) {
+			t.Errorf("%v: %v\n%s\nwant %q", c.args, err, out, c.want)
+		}
+	}
+}
+
+// replica is a running bdc-reporter daemon.
+type replica struct {
+	cmd  *exec.Cmd
+	addr string
+	log  *syncBuffer
+	done chan error
+}
+
+type syncBuffer struct {
+	mu sync.Mutex
+	b  strings.Builder
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+func freeAddr(t *testing.T) string {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	return l.Addr().String()
+}
+
+const (
+	apiUser     = "ops"
+	apiPassword = "s3cret-for-tests"
+)
+
+// webConfig writes an exporter-toolkit web config with basic auth.
+func webConfig(t *testing.T) string {
+	hash, err := bcrypt.GenerateFromPassword([]byte(apiPassword), bcrypt.MinCost)
+	if err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(t.TempDir(), "web.yml")
+	if err := os.WriteFile(path, []byte("basic_auth_users:\n  "+apiUser+": "+string(hash)+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return path
+}
+
+// startReplica starts a daemon and waits until it is ready.
+func startReplica(t *testing.T, dbURL, config, web string) *replica {
+	t.Helper()
+	r := &replica{addr: freeAddr(t), log: &syncBuffer{}, done: make(chan error, 1)}
+	r.cmd = exec.Command(binary, "--config.file", config, "--web.listen-address", r.addr, "--web.config.file", web, "--log.level", "debug")
+	r.cmd.Env = append(os.Environ(), "DATABASE_URL="+dbURL)
+	r.cmd.Stdout, r.cmd.Stderr = r.log, r.log
+	if err := r.cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	go func() { r.done <- r.cmd.Wait() }()
+	t.Cleanup(func() {
+		if r.cmd.ProcessState == nil {
+			if t.Failed() && os.Getenv("DUMP") != "" {
+				_ = r.cmd.Process.Signal(syscall.SIGQUIT)
+				time.Sleep(time.Second)
+			}
+			_ = r.cmd.Process.Kill()
+			if err := <-r.done; err == nil {
+				t.Logf("replica %d exited before it was killed", r.cmd.Process.Pid)
+			}
+		}
+		if t.Failed() {
+			t.Logf("replica %d log:\n%s", r.cmd.Process.Pid, r.log.String())
+		}
+	})
+	waitFor(t, time.Minute, "replica ready", func() bool { code, _ := r.get(t, "/-/ready"); return code == 200 })
+	return r
+}
+
+func (r *replica) get(t *testing.T, path string) (int, string) {
+	req, _ := http.NewRequestWithContext(t.Context(), "GET", "http://"+r.addr+path, nil)
+	req.SetBasicAuth(apiUser, apiPassword)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return 0, err.Error()
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, string(body)
+}
+
+// stop ends the replica with SIGTERM and checks that it exits cleanly.
+func (r *replica) stop(t *testing.T) {
+	t.Helper()
+	_ = r.cmd.Process.Signal(syscall.SIGTERM)
+	select {
+	case err := <-r.done:
+		if err != nil {
+			t.Errorf("replica %d exited with %v", r.cmd.Process.Pid, err)
+		}
+	case <-time.After(time.Minute):
+		t.Fatalf("replica %d did not stop", r.cmd.Process.Pid)
+	}
+}
+
+func waitFor(t *testing.T, limit time.Duration, what string, ok func() bool) {
+	t.Helper()
+	for deadline := time.Now().Add(limit); !ok(); time.Sleep(50 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+	}
+}
+
+// writeConfig writes a reporter.yml with one job firing every few seconds.
+func writeConfig(t *testing.T, out, job, every, exports string) string {
+	t.Helper()
+	yml := fmt.Sprintf(`output_dir: %s
+watchdog: {interval: 300ms, grace: 30s}
+jobs:
+  - name: %s
+    kind: export
+    schedule: "*/%s * * * * *"
+    timeout: 1m
+    retries: 2
+    backoff: {initial: 100ms, max: 1s}
+    export:
+%s`, out, job, every, exports)
+	path := filepath.Join(t.TempDir(), "reporter.yml")
+	if err := os.WriteFile(path, []byte(yml), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return path
+}
+
+type runRow struct {
+	id      int64
+	at      time.Time
+	status  string
+	attempt int
+	owner   string
+	folder  string
+	files   []export.FileInfo
+}
+
+func runsOf(t *testing.T, d *testdb.Database, job string) []runRow {
+	t.Helper()
+	rows, err := d.DB.Pool.Query(t.Context(), `select id, scheduled_at, status, attempt, owner, coalesce(folder, ''), files
+		from bdc_analytics.job_runs where job = $1 order by scheduled_at`, job)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	var out []runRow
+	for rows.Next() {
+		var r runRow
+		if err := rows.Scan(&r.id, &r.at, &r.status, &r.attempt, &r.owner, &r.folder, &r.files); err != nil {
+			t.Fatal(err)
+		}
+		out = append(out, r)
+	}
+	return out
+}
+
+// dataFiles lists every exported data file under out (not sidecars or manifests), and every
+// temporary file.
+func dataFiles(t *testing.T, out string) (data, tmp []string) {
+	t.Helper()
+	err := filepath.WalkDir(out, func(p string, e os.DirEntry, err error) error {
+		switch {
+		case err != nil || e.IsDir():
+			return err
+		case export.IsStaged(e.Name()):
+			tmp = append(tmp, p)
+		case strings.HasSuffix(e.Name(), ".csv"):
+			data = append(data, p)
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return data, tmp
+}
+
+// checkExactlyOnce checks the runs of job against the files under out: the succeeded runs are
+// consecutive firings every `every` seconds with no gap, and each has exactly its own files,
+// once.
+func checkExactlyOnce(t *testing.T, d *testdb.Database, out, job string, every time.Duration, perRun int) []runRow {
+	t.Helper()
+	var ok []runRow
+	for _, r := range runsOf(t, d, job) {
+		if r.status == schedule.StatusSucceeded {
+			ok = append(ok, r)
+		}
+	}
+	for i := 1; i < len(ok); i++ {
+		if gap := ok[i].at.Sub(ok[i-1].at); gap != every {
+			t.Errorf("firings %s and %s are %s apart: a firing between them was lost", ok[i-1].at, ok[i].at, gap)
+		}
+	}
+	data, tmp := dataFiles(t, out)
+	if len(tmp) > 0 {
+		t.Errorf("temporary files left: %v", tmp)
+	}
+	if len(data) != perRun*len(ok) {
+		t.Errorf("%d data files for %d successful runs, want %d each", len(data), len(ok), perRun)
+	}
+	for _, r := range ok {
+		stamp := r.at.UTC().Format("20060102T150405Z")
+		n := 0
+		for _, f := range data {
+			if strings.Contains(filepath.Base(f), stamp) {
+				n++
+			}
+		}
+		if n != perRun {
+			t.Errorf("firing %s has %d data files, want %d", r.at, n, perRun)
+		}
+	}
+	return ok
+}
+
+// TestTwoReplicasExactlyOnce runs two daemons on one database with a job firing every 2 seconds:
+// every firing runs once, on one of them, with one file; their API (behind basic auth) and
+// metrics agree.
+func TestTwoReplicasExactlyOnce(t *testing.T) {
+	d := testdb.Get(t)
+	out := t.TempDir()
+	config := writeConfig(t, out, "every2s", "2", "      - {source: users, format: csv, columns: [id, role, created_at]}\n")
+	web := webConfig(t)
+	a := startReplica(t, d.URL, config, web)
+	b := startReplica(t, d.URL, config, web)
+	const firings = 8
+	waitFor(t, 2*time.Minute, fmt.Sprintf("%d successful runs", firings), func() bool {
+		n := 0
+		for _, r := range runsOf(t, d, "every2s") {
+			if r.status == schedule.StatusSucceeded {
+				n++
+			}
+		}
+		return n >= firings
+	})
+	// The API answers behind basic auth only.
+	resp, err := http.Get("http://" + a.addr + "/api/v1/runs")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusUnauthorized {
+		t.Errorf("API without credentials: %d, want 401", resp.StatusCode)
+	}
+	var total float64
+	for _, r := range []*replica{a, b} {
+		code, body := r.get(t, "/metrics")
+		if code != 200 {
+			t.Fatalf("metrics: %d", code)
+		}
+		total += counter(body, `bdc_reporter_job_runs_total{job="every2s",status="succeeded"}`)
+	}
+	a.stop(t)
+	b.stop(t)
+	ok := checkExactlyOnce(t, d, out, "every2s", 2*time.Second, 1)
+	if len(ok) < firings {
+		t.Errorf("%d successful runs, want at least %d", len(ok), firings)
+	}
+	if total < firings || total > float64(len(ok)) {
+		t.Errorf("the replicas' bdc_reporter_job_runs_total add up to %v, for %d runs", total, len(ok))
+	}
+}
+
+func counter(body, series string) float64 {
+	sc := bufio.NewScanner(strings.NewReader(body))
+	for sc.Scan() {
+		if v, ok := strings.CutPrefix(sc.Text(), series+" "); ok {
+			f, _ := strconv.ParseFloat(v, 64)
+			return f
+		}
+	}
+	return 0
+}
+
+// TestKilledReplicaRunIsPickedUp kills (SIGKILL) the replica running a firing in the middle of
+// it, after its first export is staged and while its second waits on a table lock the test
+// holds: no partial file appears, and the other replica completes the firing once.
+func TestKilledReplicaRunIsPickedUp(t *testing.T) {
+	d := testdb.Get(t)
+	out := t.TempDir()
+	config := writeConfig(t, out, "killed", "3", `      - {source: users, format: csv, columns: [id, role, created_at]}
+      - {source: feedback, format: csv}
+`)
+	web := webConfig(t)
+	tx, err := d.DB.Pool.Begin(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = tx.Rollback(context.Background()) }()
+	if _, err := tx.Exec(t.Context(), "lock table bdc.feedback in access exclusive mode"); err != nil {
+		t.Fatal(err)
+	}
+	replicas := map[int]*replica{}
+	for range 2 {
+		r := startReplica(t, d.URL, config, web)
+		replicas[r.cmd.Process.Pid] = r
+	}
+
+	// The first firing: running, its users file staged, its feedback export blocked.
+	var first runRow
+	waitFor(t, time.Minute, "a firing blocked in the middle", func() bool {
+		runs := runsOf(t, d, "killed")
+		if len(runs) == 0 {
+			return false
+		}
+		first = runs[0]
+		_, tmp := dataFiles(t, out)
+		return slices.ContainsFunc(tmp, func(p string) bool {
+			return strings.HasPrefix(filepath.Base(p), ".users_"+first.at.UTC().Format("20060102T150405Z")+".") &&
+				strings.HasSuffix(p, ".tmp-r"+strconv.FormatInt(first.id, 10)+"-a1")
+		})
+	})
+	_, pidText, _ := strings.Cut(first.owner, ":")
+	pid, _ := strconv.Atoi(pidText)
+	victim := replicas[pid]
+	if victim == nil {
+		t.Fatalf("the first firing's owner %q is not one of the replicas", first.owner)
+	}
+	if err := victim.cmd.Process.Signal(syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	if err := <-victim.done; err == nil || !strings.Contains(err.Error(), "killed") {
+		t.Fatalf("the victim exited with %v, not killed", err)
+	}
+	delete(replicas, pid)
+	var survivor *replica
+	for _, r := range replicas {
+		survivor = r
+	}
+	if data, _ := dataFiles(t, out); len(data) != 0 {
+		t.Errorf("files published while every firing was blocked: %v", data)
+	}
+
+	// The survivor takes the firing over, still blocked; then the lock goes.
+	waitFor(t, time.Minute, "the survivor to take the firing over", func() bool {
+		r := runsOf(t, d, "killed")[0]
+		return r.attempt == 2 && strings.HasSuffix(r.owner, ":"+strconv.Itoa(survivor.cmd.Process.Pid))
+	})
+	if err := tx.Rollback(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, 2*time.Minute, "the firing to complete and two more after it", func() bool {
+		runs := runsOf(t, d, "killed")
+		n := 0
+		for _, r := range runs {
+			if r.status == schedule.StatusSucceeded && r.at.After(first.at) {
+				n++
+			}
+		}
+		return runs[0].status == schedule.StatusSucceeded && n >= 2
+	})
+	code, body := survivor.get(t, "/metrics")
+	if code != 200 || counter(body, `bdc_reporter_job_takeovers_total{job="killed"}`) < 1 {
+		t.Errorf("the survivor's metrics do not count the takeover")
+	}
+	survivor.stop(t)
+
+	ok := checkExactlyOnce(t, d, out, "killed", 3*time.Second, 2)
+	if len(ok) == 0 || !ok[0].at.Equal(first.at) || ok[0].attempt != 2 {
+		t.Fatalf("the killed firing: %+v", ok[:min(1, len(ok))])
+	}
+	m, err := schedule.ReadManifest(filepath.Join(out, ok[0].folder))
+	if err != nil {
+		t.Fatal(err)
+	}
+	entries := 0
+	for _, e := range m.Runs {
+		if e.ScheduledAt.Equal(first.at) {
+			entries++
+		}
+	}
+	if entries != 1 {
+		t.Errorf("the manifest lists the killed firing %d times", entries)
+	}
+}
+
+// TestRunCommand runs a job of the configuration once from the command line.
+func TestRunCommand(t *testing.T) {
+	d := testdb.Get(t)
+	out := t.TempDir()
+	config := writeConfig(t, filepath.Join(t.TempDir(), "ignored"), "once", "59", "      - {source: support_tickets, format: xlsx}\n")
+	env := []string{"DATABASE_URL=" + d.URL}
+	stdout, err := run(t, env, "--config.file", config, "--output.dir", out, "run", "once")
+	if err != nil || !strings.Contains(stdout, "of once: succeeded after 1 attempt(s)") {
+		t.Fatalf("run once: %v\n%s", err, stdout)
+	}
+	data, _ := dataFiles(t, out)
+	xlsx, _ := filepath.Glob(filepath.Join(out, "once", "*", "support_tickets_*.xlsx"))
+	if len(xlsx) != 1 || len(data) != 0 {
+		t.Errorf("files: %v", xlsx)
+	}
+	if stdout, err := run(t, env, "--config.file", config, "--output.dir", out, "run", "twice"); err == nil || !strings.Contains(stdout, `no such job: "twice"`) {
+		t.Errorf("unknown job: %v\n%s", err, stdout)
+	}
+}
+
+// TestTrainJob runs a train job through pkg/predict's train job, for one model and one series
+// to stay quick, and reads what it registered. A manual run fires now, so the platform's history
+// runs up to today.
+func TestTrainJob(t *testing.T) {
+	d := testdb.GetScale(t, demo.Config{Users: 600, Days: 200, Seed: 9})
+	config := filepath.Join(t.TempDir(), "reporter.yml")
+	yml := `jobs:
+  - name: retrain
+    kind: train
+    schedule: "0 3 * * 0"
+    retries: 0
+    train: {models: [noshow], series: [appointments], force: true}
+`
+	if err := os.WriteFile(config, []byte(yml), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	out, err := run(t, []string{"DATABASE_URL=" + d.URL}, "--config.file", config, "--output.dir", t.TempDir(), "run", "retrain")
+	if err != nil || !strings.Contains(out, "of retrain: succeeded") || !strings.Contains(out, "1 models considered, 1 retrained") {
+		t.Fatalf("train job: %v\n%s", err, out)
+	}
+	var versions, forecasts int
+	if err := d.DB.Pool.QueryRow(t.Context(), `select (select count(*) from bdc_analytics.model_versions where model = 'noshow'),
+		(select count(*) from bdc_analytics.forecast_runs where series = 'appointments')`).Scan(&versions, &forecasts); err != nil {
+		t.Fatal(err)
+	}
+	if versions != 1 || forecasts != 1 {
+		t.Errorf("%d noshow versions and %d appointment forecasts registered, want 1 and 1", versions, forecasts)
+	}
+	bad := strings.Replace(yml, "models: [noshow]", "models: [noshows]", 1)
+	if err := os.WriteFile(config, []byte(bad), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if out, err := run(t, nil, "--config.file", config, "--config.check"); err == nil || !strings.Contains(out, `:6: jobs[0].train.models[0]: unknown models "noshows"`) {
+		t.Errorf("unknown model: %v\n%s", err, out)
+	}
+}
