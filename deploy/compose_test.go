@@ -32,7 +32,7 @@ func TestComposeFile(t *testing.T) {
 	if err != nil {
 		t.Fatalf("docker-compose.yml does not load: %v", err)
 	}
-	want := []string{"postgres", "seed", "exporter", "prometheus", "alertmanager", "grafana"}
+	want := []string{"postgres", "seed", "exporter", "reporter", "prometheus", "alertmanager", "grafana"}
 	for _, name := range want {
 		if _, err := project.GetService(name); err != nil {
 			t.Errorf("service %s missing: %v", name, err)
