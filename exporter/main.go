@@ -49,6 +49,11 @@ func main() {
 		app.Flag("collector."+string(g)+".timeout", "Timeout of one "+string(g)+" KPI query.").Default(def.Timeout.String()).DurationVar(&sched.Timeout)
 		schedules[g] = sched
 	}
+	app.Flag("models.disabled", "Leave out the model and forecast metrics.").BoolVar(&opts.Models.Disabled)
+	app.Flag("models.interval", "Refresh interval of the model and forecast metrics.").Default(exporter.DefaultModelSchedule.Interval.String()).DurationVar(&opts.Models.Schedule.Interval)
+	app.Flag("models.timeout", "Timeout of one model or forecast refresh.").Default(exporter.DefaultModelSchedule.Timeout.String()).DurationVar(&opts.Models.Schedule.Timeout)
+	app.Flag("models.noshow-threshold", "No-show risk at or above which an upcoming appointment counts as high-risk.").Default(fmt.Sprint(exporter.DefaultRiskThreshold)).Float64Var(&opts.Models.NoShowThreshold)
+	app.Flag("models.churn-threshold", "Churn risk at or above which an active beneficiary counts as at risk.").Default(fmt.Sprint(exporter.DefaultRiskThreshold)).Float64Var(&opts.Models.ChurnThreshold)
 	webFlags := kingpinflag.AddFlags(app, ":10091")
 	logCfg := &promslog.Config{}
 	promslogflag.AddFlags(app, logCfg)
@@ -257,6 +262,8 @@ func runDemo(ctx context.Context, url, localURL string, cfg demo.Config, sim dem
 			return err
 		}
 	}
+	// The demo has no reporter: the exporter trains the models and forecasts once at start.
+	opts.Models.TrainAtStart = true
 	go func() {
 		if err := demo.NewSimulator(db, sim, logger).Run(ctx); err != nil {
 			logger.Error("simulator stopped", "err", err)

@@ -133,6 +133,13 @@ func (e *Engine) Wait() { e.wg.Wait() }
 // loop refreshes one source on its schedule, starting after a delay derived from its name so
 // that sources of one group do not all hit the database at the same moment.
 func (e *Engine) loop(ctx context.Context, st *state) {
+	if g, ok := st.source.(gatedSource); ok && g.Gate() != nil {
+		select {
+		case <-ctx.Done():
+			return
+		case <-g.Gate():
+		}
+	}
 	sched := st.source.Schedule()
 	h := fnv.New32a()
 	_, _ = h.Write([]byte(st.source.Name()))

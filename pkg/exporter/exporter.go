@@ -21,6 +21,7 @@ import (
 	"github.com/prometheus/exporter-toolkit/web"
 
 	"github.com/bdc-analytics/bdc/pkg/kpi"
+	"github.com/bdc-analytics/bdc/pkg/predict"
 	"github.com/bdc-analytics/bdc/pkg/store"
 )
 
@@ -43,6 +44,8 @@ type Options struct {
 	ConfigFile string
 	// ProbeInterval is how often the database is pinged (default DefaultProbeInterval).
 	ProbeInterval time.Duration
+	// Models configure the model and forecast metrics.
+	Models ModelOptions
 	// Now is the clock KPIs are evaluated at; nil means time.Now. Tests fix it to compare the
 	// scrape with a reference computed at the same instant.
 	Now func() time.Time
@@ -89,6 +92,10 @@ func New(db *store.DB, logger *slog.Logger, opts Options) (*Exporter, error) {
 	if opts.ProbeInterval > 0 {
 		e.probeInterval = opts.ProbeInterval
 	}
+	opts.Models = opts.Models.withDefaults()
+	if err := opts.Models.Validate(); err != nil {
+		return nil, err
+	}
 	if opts.ConfigFile != "" {
 		if _, err := LoadCustomConfig(opts.ConfigFile); err != nil {
 			return nil, err
@@ -116,8 +123,16 @@ func (e *Exporter) Registry() *prometheus.Registry { return e.registry }
 
 // Run refreshes the metrics and probes the database until ctx ends.
 func (e *Exporter) Run(ctx context.Context) {
-	// The built-in and custom metrics start together, so readiness waits for both.
+	// The built-in and custom metrics start together, so readiness waits for all of them.
 	sources := KPISources(e.opts.Schedules, e.opts.TimeZone)
+	if !e.opts.Models.Disabled {
+		var gate chan struct{}
+		if e.opts.Models.TrainAtStart {
+			gate = make(chan struct{})
+			go e.train(ctx, gate)
+		}
+		sources = append(sources, ModelSources(e.predictStore(), e.opts.Models, gate)...)
+	}
 	custom, err := e.customSources()
 	if err != nil {
 		e.logger.Error("couldn't load custom metrics", "err", err)
@@ -140,6 +155,28 @@ func (e *Exporter) Run(ctx context.Context) {
 		case <-t.C:
 		}
 	}
+}
+
+// predictStore is the models' access to the database, in the platform's time zone.
+func (e *Exporter) predictStore() *predict.Store {
+	return &predict.Store{DB: e.db, TimeZone: e.opts.TimeZone}
+}
+
+// train runs the reporter's train job once (demo mode), then opens gate: the model sources
+// refresh after it, whatever its outcome (a model it could not train is simply not published).
+func (e *Exporter) train(ctx context.Context, gate chan struct{}) {
+	defer close(gate)
+	begin := time.Now()
+	e.logger.Info("training the models and forecasting before publishing their metrics")
+	rep, err := e.predictStore().RunJob(ctx, predict.JobOptions{Now: e.engine.now(), Logger: e.logger})
+	if err != nil {
+		if ctx.Err() == nil {
+			e.logger.Error("the train job failed in part; publishing what it made", "err", err)
+		}
+		return
+	}
+	e.logger.Info("models and forecasts ready", "trained", len(rep.Registrations), "forecasts", len(rep.Forecasts),
+		"duration", time.Since(begin).Round(time.Millisecond))
 }
 
 func (e *Exporter) probe(ctx context.Context) {

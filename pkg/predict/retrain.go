@@ -127,9 +127,30 @@ func Decide(now time.Time, model string, v *Version, drift *DriftReport, q *Qual
 	return d
 }
 
-// RecentQuality measures version v on the rows whose label became known in the window before
-// now: what it would have scored on the latest outcomes.
+// RecentQuality measures version v's primary metric on the rows whose label became known in the
+// window before now: what it would have scored on the latest outcomes.
 func (s *Store) RecentQuality(ctx context.Context, v *Version, now time.Time, window time.Duration) (*Quality, error) {
+	def, err := Lookup(v.Model)
+	if err != nil {
+		return nil, err
+	}
+	m, err := s.RecentMetrics(ctx, v, now, window)
+	if err != nil {
+		return nil, err
+	}
+	q := &Quality{Metric: def.Primary, Rows: int(m[MetricRows])}
+	if value, ok := m[def.Primary]; ok {
+		q.Value = value
+	} else {
+		q.Rows = 0 // no verdict: no rows, or a single class without an AUC
+	}
+	return q, nil
+}
+
+// RecentMetrics measures version v on the rows whose label became known in the window before
+// now. The result always has MetricRows; it has the other metrics only when they are defined
+// (some rows and, for a classifier, both classes).
+func (s *Store) RecentMetrics(ctx context.Context, v *Version, now time.Time, window time.Duration) (Metrics, error) {
 	def, err := Lookup(v.Model)
 	if err != nil {
 		return nil, err
@@ -142,9 +163,9 @@ func (s *Store) RecentQuality(ctx context.Context, v *Version, now time.Time, wi
 	if err != nil {
 		return nil, fmt.Errorf("couldn't extract recent %s rows: %w", v.Model, err)
 	}
-	q := &Quality{Metric: def.Primary, Rows: f.Len()}
+	rows := Metrics{MetricRows: float64(f.Len())}
 	if f.Len() == 0 {
-		return q, nil
+		return rows, nil
 	}
 	d, err := v.Schema.Encode(f)
 	if err != nil {
@@ -153,13 +174,13 @@ func (s *Store) RecentQuality(ctx context.Context, v *Version, now time.Time, wi
 	m, err := measure(v.Fitted, d)
 	if errors.Is(err, ml.ErrSingleClass) {
 		// A window with a single class has no AUC: no verdict rather than a failure.
-		return &Quality{Metric: def.Primary}, nil
+		return rows, nil
 	}
 	if err != nil {
 		return nil, fmt.Errorf("couldn't measure %s on recent rows: %w", v.Model, err)
 	}
-	q.Value = m[def.Primary]
-	return q, nil
+	m[MetricRows] = float64(f.Len())
+	return m, nil
 }
 
 // RetrainDecision loads what Decide needs for model at now (its promoted version, latest drift

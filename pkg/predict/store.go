@@ -42,6 +42,18 @@ type Store struct {
 	Timeout time.Duration
 	// TimeZone is the platform's time zone name; "" means DefaultTimeZone.
 	TimeZone string
+
+	// tx, when set (InTx), is the transaction every read runs in.
+	tx pgx.Tx
+}
+
+// InTx returns a copy of s whose reads run in tx, a read-only transaction the caller opened
+// and bounds (the exporter's refresh transaction, with its statement timeout); its writes
+// fail. Only the caller ends tx.
+func (s *Store) InTx(tx pgx.Tx) *Store {
+	c := *s
+	c.tx = tx
+	return &c
 }
 
 // NewStore returns a Store on db with the default timeout and time zone.
@@ -63,11 +75,17 @@ func (s *Store) timeZone() string {
 
 // readOnly runs fn in a read-only transaction with the store's statement timeout.
 func (s *Store) readOnly(ctx context.Context, fn func(ctx context.Context, tx pgx.Tx) error) error {
+	if s.tx != nil {
+		return fn(ctx, s.tx)
+	}
 	return s.DB.ReadOnly(ctx, s.timeout(), fn)
 }
 
 // write runs fn in a read-write transaction with the store's statement timeout and commits it.
 func (s *Store) write(ctx context.Context, fn func(ctx context.Context, tx pgx.Tx) error) error {
+	if s.tx != nil {
+		return errors.New("a store bound to a read-only transaction (InTx) cannot write")
+	}
 	ctx, cancel := context.WithTimeout(ctx, s.timeout())
 	defer cancel()
 	tx, err := s.DB.Pool.Begin(ctx)
