@@ -266,9 +266,14 @@ func backtest(values []float64, fopts forecast.Options, opts ForecastOptions) (*
 	}, nil
 }
 
-// SaveForecast records a forecast run and its points; it sets run.ID.
+// SaveForecast records a forecast run and its points; it sets run.ID. It replaces a run of the
+// same series generated at the same instant (a retried job firing).
 func (s *Store) SaveForecast(ctx context.Context, run *ForecastRun) error {
 	err := s.write(ctx, func(ctx context.Context, tx pgx.Tx) error {
+		if _, err := tx.Exec(ctx, `delete from bdc_analytics.forecast_runs where series = $1 and generated_at = $2`,
+			run.Series, run.GeneratedAt); err != nil {
+			return err
+		}
 		var bt any
 		if run.Backtest != nil && !math.IsNaN(run.Backtest.MASE) && !math.IsNaN(run.Backtest.NaiveMASE) {
 			bt = run.Backtest

@@ -193,9 +193,14 @@ func (s *Store) MeasureDrift(ctx context.Context, v *Version, now time.Time, win
 	return r, nil
 }
 
-// SaveDrift records a drift report: one row for the score and one per feature.
+// SaveDrift records a drift report: one row for the score and one per feature. It replaces a
+// report of the same model measured at the same instant (a retried job firing).
 func (s *Store) SaveDrift(ctx context.Context, r *DriftReport) error {
 	err := s.write(ctx, func(ctx context.Context, tx pgx.Tx) error {
+		if _, err := tx.Exec(ctx, `delete from bdc_analytics.model_drift where model = $1 and measured_at = $2`,
+			r.Model, r.MeasuredAt); err != nil {
+			return err
+		}
 		rows := [][]any{{r.Model, r.Version, r.MeasuredAt, "score", "", r.Score, r.RecentFrom, r.RecentTo, r.Rows}}
 		for _, f := range r.Features {
 			rows = append(rows, []any{r.Model, r.Version, r.MeasuredAt, "feature", f.Feature, f.PSI, r.RecentFrom, r.RecentTo, r.Rows})

@@ -42,6 +42,11 @@ type JobReport struct {
 // (RetrainDecision), trains and registers it if so, then measures and saves the drift of its
 // promoted version; then forecasts and saves each series. A failing step is logged and
 // reported in the returned error, and the job goes on with the next one.
+//
+// opts.Now identifies the firing: run again with the same Now (a retry after a failed step or
+// a crash), the job does not train a model again that it already registered at that instant,
+// and it replaces the drift reports and forecasts it saved, so a retried firing leaves what one
+// successful run would.
 func (s *Store) RunJob(ctx context.Context, opts JobOptions) (*JobReport, error) {
 	if opts.Now.IsZero() {
 		return nil, errors.New("train job: no instant given (JobOptions.Now)")
@@ -68,13 +73,21 @@ func (s *Store) RunJob(ctx context.Context, opts JobOptions) (*JobReport, error)
 	}
 	for _, name := range models {
 		log := logger.With("model", name)
-		d, err := s.RetrainDecision(ctx, name, opts.Now, opts.Policy)
+		done, err := s.versions(ctx, `where model = $1 and trained_at = $2 order by version desc limit 1`, name, opts.Now)
 		if err != nil {
+			fail(log, "reading the registry failed", err)
+			continue
+		}
+		var d Decision
+		if len(done) > 0 {
+			d = Decision{Model: name, Detail: fmt.Sprintf("version %d was registered by an earlier attempt of this firing", done[0].Version)}
+			log.Info("already trained by this firing", "version", done[0].Version)
+		} else if d, err = s.RetrainDecision(ctx, name, opts.Now, opts.Policy); err != nil {
 			fail(log, "retrain decision failed", err)
 			continue
 		}
 		rep.Decisions = append(rep.Decisions, d)
-		if d.Retrain || opts.Force {
+		if len(done) == 0 && (d.Retrain || opts.Force) {
 			log.Info("training", "reasons", d.Reasons, "detail", d.Detail, "forced", opts.Force)
 			topts := opts.Train
 			topts.Now = opts.Now

@@ -158,6 +158,33 @@ func TestTrainJob(t *testing.T) {
 		}
 	})
 
+	t.Run("a retried firing leaves what one run would", func(t *testing.T) {
+		count := func(sql string) int {
+			var n int
+			if err := d.DB.Pool.QueryRow(ctx, sql).Scan(&n); err != nil {
+				t.Fatal(err)
+			}
+			return n
+		}
+		const versions = `select count(*) from bdc_analytics.model_versions`
+		const drift = `select count(*) from bdc_analytics.model_drift`
+		const forecasts = `select count(*) from bdc_analytics.forecast_runs`
+		before := []int{count(versions), count(drift), count(forecasts)}
+		// Forced, as a retry of a forced firing would be: the models registered at this
+		// instant are not trained again.
+		retry, err := s.RunJob(ctx, JobOptions{Now: end, Logger: logger, Force: true, Series: []string{SeriesRegistrations},
+			Forecast: ForecastOptions{BacktestOrigins: -1, HistoryDays: 200}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(retry.Registrations) != 0 || len(retry.Drift) != 4 || len(retry.Forecasts) != 1 {
+			t.Errorf("retry: %d registrations, %d drift reports, %d forecasts", len(retry.Registrations), len(retry.Drift), len(retry.Forecasts))
+		}
+		if after := []int{count(versions), count(drift), count(forecasts)}; !reflect.DeepEqual(after, before) {
+			t.Errorf("versions, drift rows, forecast runs: %v before the retry, %v after", before, after)
+		}
+	})
+
 	t.Run("a second job keeps fresh models", func(t *testing.T) {
 		again, err := s.RunJob(ctx, JobOptions{Now: end.Add(time.Hour), Logger: logger, Series: []string{SeriesRegistrations},
 			Forecast: ForecastOptions{BacktestOrigins: -1}, Policy: RetrainPolicy{ScorePSI: 10, FeaturePSI: 10}})
