@@ -113,6 +113,7 @@ func main() {
 type scale struct {
 	users, days int
 	seed        uint64
+	depth       float64
 	end         string
 }
 
@@ -122,12 +123,13 @@ func scaleFlags(cmd *kingpin.CmdClause) *scale {
 	cmd.Flag("days", "Days of history.").Default(fmt.Sprint(demo.DefaultDays)).IntVar(&s.days)
 	cmd.Flag("seed", "Random seed: the same seed and scale give identical tables.").Default(fmt.Sprint(demo.DefaultSeed)).Uint64Var(&s.seed)
 	cmd.Flag("end", "Date (YYYY-MM-DD, Europe/Paris) at which history stops; default today.").StringVar(&s.end)
+	cmd.Flag("session-depth", fmt.Sprintf("Mean actions per visit after the login (%d to %d): deeper visits add activity events and change nothing else.", demo.DefaultSessionDepth, demo.MaxSessionDepth)).Default(fmt.Sprint(demo.DefaultSessionDepth)).Float64Var(&s.depth)
 	return s
 }
 
 // config returns the validated generator configuration of the flags.
 func (s *scale) config() (demo.Config, error) {
-	cfg := demo.Config{Users: s.users, Days: s.days, Seed: s.seed}
+	cfg := demo.Config{Users: s.users, Days: s.days, Seed: s.seed, SessionDepth: s.depth}
 	if s.end != "" {
 		end, err := time.ParseInLocation(time.DateOnly, s.end, demo.Location)
 		if err != nil {

@@ -74,26 +74,58 @@ func sessionID(userID int64, n int) string {
 	return strconv.FormatInt(userID, 10) + "-" + strconv.Itoa(n)
 }
 
+// deeper draws the actions that visits deeper than DefaultSessionDepth have beyond a default
+// visit's, from a random stream of the user's own.
+type deeper struct {
+	r *rand.Rand
+	// more is the probability of one more action.
+	more float64
+}
+
+// deeperSessions returns the user's stream of extra actions, nil at the default depth.
+func (p *plan) deeperSessions(userID int64) *deeper {
+	if p.cfg.SessionDepth <= DefaultSessionDepth {
+		return nil
+	}
+	extra := p.cfg.SessionDepth - DefaultSessionDepth // the mean of a geometric count from 0
+	return &deeper{r: newRand(p.cfg.Seed, streamDeeperSessions, int(userID)), more: extra / (extra + 1)}
+}
+
 // session emits one visit: a login, then a geometric number of events (at most maxEvents when
-// positive) a few tens of seconds apart. It returns the time of the last event.
-func session(out *block, r *rand.Rand, userID int64, tm time.Time, sid string, features []feature, maxEvents int) time.Time {
+// positive) a few tens of seconds apart, then, in a deeper visit, deep's extra actions. It
+// returns the time of the last event of the default visit: the deeper actions change nothing
+// else generated.
+func session(out *block, r *rand.Rand, userID int64, tm time.Time, sid string, features []feature, maxEvents int, deep *deeper) time.Time {
 	out.add(tActivities, int64(0), userID, tm, ActivityLogin, nil, sid, int32(lognormal(r, 300, 0.4)))
 	weights := make([]float64, len(features))
 	for i, f := range features {
 		weights[i] = f.weight
 	}
 	for events := 1; ; events++ {
-		tm = tm.Add(time.Duration(lognormal(r, 40, 0.8)*1000) * time.Millisecond).Truncate(time.Second)
-		f := features[pick(r, weights)]
-		ms := lognormal(r, 25000, 0.7) // time spent on an action
-		if f.activityType == ActivityPageView || f.activityType == ActivityResource {
-			ms = lognormal(r, f.medianMS, 0.45) // page load time
-		}
-		out.add(tActivities, int64(0), userID, tm, f.activityType, f.name, sid, int32(min(ms, 3.6e6)))
+		tm = action(out, r, userID, tm, sid, features, weights)
 		if events == maxEvents || r.Float64() < 0.5 {
-			return tm
+			break
 		}
 	}
+	if deep != nil && maxEvents == 0 {
+		last := tm
+		for deep.r.Float64() < deep.more {
+			last = action(out, deep.r, userID, last, sid, features, weights)
+		}
+	}
+	return tm
+}
+
+// action emits one action of a visit a few tens of seconds after tm and returns its time.
+func action(out *block, r *rand.Rand, userID int64, tm time.Time, sid string, features []feature, weights []float64) time.Time {
+	tm = tm.Add(time.Duration(lognormal(r, 40, 0.8)*1000) * time.Millisecond).Truncate(time.Second)
+	f := features[pick(r, weights)]
+	ms := lognormal(r, 25000, 0.7) // time spent on an action
+	if f.activityType == ActivityPageView || f.activityType == ActivityResource {
+		ms = lognormal(r, f.medianMS, 0.45) // page load time
+	}
+	out.add(tActivities, int64(0), userID, tm, f.activityType, f.name, sid, int32(min(ms, 3.6e6)))
+	return tm
 }
 
 // poissonSessions draws the session times of one phase of the activity process between lo and

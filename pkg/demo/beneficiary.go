@@ -41,11 +41,13 @@ type life struct {
 	lastSeen    float64
 	created     float64 // registration, in days since the start of history
 	features    []feature
+	deep        *deeper
 }
 
 func (p *plan) beneficiary(out *block, b int) {
 	r := newRand(p.cfg.Seed, streamBeneficiary, b)
 	l := &life{userID: p.beneficiaryUserID(b), id: int64(b + 1), r: r}
+	l.deep = p.deeperSessions(l.userID)
 	l.channel = Channels[pick(r, channelWeights)]
 	region := Regions[pick(r, regionWeights)]
 	gender := Genders[pick(r, genderWeights)]
@@ -121,7 +123,7 @@ func (p *plan) beneficiary(out *block, b int) {
 // remembers the last login.
 func (p *plan) visit(out *block, l *life, tm time.Time, fs []feature, maxEvents int) {
 	l.sessions++
-	last := session(out, l.r, l.userID, tm, sessionID(l.userID, l.sessions), fs, maxEvents)
+	last := session(out, l.r, l.userID, tm, sessionID(l.userID, l.sessions), fs, maxEvents, l.deep)
 	l.lastLogin = ptr(tm)
 	l.lastSeen = max(l.lastSeen, p.dayOf(last))
 }

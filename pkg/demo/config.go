@@ -25,6 +25,10 @@ const (
 	DefaultUsers = 5200
 	DefaultDays  = 730
 	DefaultSeed  = 1
+	// DefaultSessionDepth is the mean number of actions in a visit after its login.
+	DefaultSessionDepth = 2
+	// MaxSessionDepth bounds Config.SessionDepth.
+	MaxSessionDepth = 50
 )
 
 // Location is the platform's time zone: appointments and activity follow French local time.
@@ -46,6 +50,12 @@ type Config struct {
 	Days int
 	// Seed of the random streams.
 	Seed uint64
+	// SessionDepth is the mean number of actions after the login in a visit; 0 means
+	// DefaultSessionDepth. A deeper visit has the actions of a default one, then more drawn from
+	// a random stream of their own, so everything else generated (who visits when, bookings,
+	// outcomes, ground truth) is the same whatever the depth: benchmarks use it to reach tens of
+	// millions of activity events with the platform the tests know.
+	SessionDepth float64
 	// End is the instant history stops: the past is settled before it, appointments booked
 	// before it may be scheduled after it. Zero means the start of today in Europe/Paris.
 	End time.Time
@@ -58,6 +68,12 @@ func (c *Config) Validate() error {
 	}
 	if c.Days < MinDays || c.Days > MaxDays {
 		return fmt.Errorf("days must be between %d and %d, got %d", MinDays, MaxDays, c.Days)
+	}
+	if c.SessionDepth == 0 {
+		c.SessionDepth = DefaultSessionDepth
+	}
+	if c.SessionDepth < DefaultSessionDepth || c.SessionDepth > MaxSessionDepth {
+		return fmt.Errorf("session depth must be between %d and %d actions, got %g", DefaultSessionDepth, MaxSessionDepth, c.SessionDepth)
 	}
 	if c.End.IsZero() {
 		y, m, d := time.Now().In(Location).Date()

@@ -16,6 +16,7 @@ const (
 	streamTrainer
 	streamAdmin
 	streamBeneficiary
+	streamDeeperSessions
 )
 
 func newRand(seed, kind uint64, index int) *rand.Rand {
@@ -145,6 +146,7 @@ func (p *plan) staffBlock(from, to int) *block {
 		}
 		r := newRand(p.cfg.Seed, streamTrainer, s)
 		id := p.trainerUserID(s)
+		deep := p.deeperSessions(id)
 		joined := p.dayStart(p.trainerStart[s]).Add(time.Duration(8+r.IntN(10)) * time.Hour)
 		weekday := 420
 		if r.Float64() < 0.3 {
@@ -178,7 +180,7 @@ func (p *plan) staffBlock(from, to int) *block {
 					continue
 				}
 				sessions++
-				session(out, r, id, tm, sessionID(id, sessions), trainerFeatures, 0)
+				session(out, r, id, tm, sessionID(id, sessions), trainerFeatures, 0, deep)
 				lastLogin = ptr(tm)
 			}
 		}
@@ -190,6 +192,7 @@ func (p *plan) staffBlock(from, to int) *block {
 func (p *plan) admin(out *block, k int) {
 	r := newRand(p.cfg.Seed, streamAdmin, k)
 	id := p.adminUserID(k)
+	deep := p.deeperSessions(id)
 	created := p.dayStart(-400 + r.IntN(30)).Add(9 * time.Hour)
 	var lastLogin *time.Time
 	sessions := 0
@@ -200,7 +203,7 @@ func (p *plan) admin(out *block, k int) {
 		}
 		tm := date.Add(time.Duration(8*3600+r.IntN(9*3600)) * time.Second)
 		sessions++
-		session(out, r, id, tm, sessionID(id, sessions), adminFeatures, 0)
+		session(out, r, id, tm, sessionID(id, sessions), adminFeatures, 0, deep)
 		lastLogin = ptr(tm)
 	}
 	out.add(tUsers, id, email("admin", id), "admin", created, lastLogin, true)

@@ -121,8 +121,8 @@ func Seed(ctx context.Context, db *store.DB, cfg Config, logger *slog.Logger) (S
 			return SeedStats{}, fmt.Errorf("couldn't advance the id sequence of %s: %w", name, err)
 		}
 	}
-	if _, err := tx.Exec(ctx, "insert into bdc_demo.seed_info (seed, users, days, end_at, generator_version) values ($1, $2, $3, $4, $5)",
-		fmt.Sprint(cfg.Seed), cfg.Users, cfg.Days, cfg.End, GeneratorVersion); err != nil {
+	if _, err := tx.Exec(ctx, "insert into bdc_demo.seed_info (seed, users, days, end_at, generator_version, session_depth) values ($1, $2, $3, $4, $5, $6)",
+		fmt.Sprint(cfg.Seed), cfg.Users, cfg.Days, cfg.End, GeneratorVersion, cfg.SessionDepth); err != nil {
 		return SeedStats{}, fmt.Errorf("couldn't record the seed: %w", err)
 	}
 	if err := tx.Commit(ctx); err != nil {

@@ -136,7 +136,7 @@ func (s *Simulator) visit(ctx context.Context, now time.Time) error {
 	}
 	out := &block{}
 	sid := "live-" + strconv.FormatInt(who.userID, 10) + "-" + strconv.FormatInt(now.UnixNano(), 36)
-	session(out, s.r, who.userID, now, sid, engagedFeatures(1), 6)
+	session(out, s.r, who.userID, now, sid, engagedFeatures(1), 6, nil)
 	batch := &pgx.Batch{}
 	for _, row := range out.rows[tActivities] {
 		batch.Queue(`insert into bdc.user_activities (user_id, occurred_at, activity_type, feature, session_id, duration_ms)

@@ -77,6 +77,7 @@ create table if not exists bdc_demo.seed_info (
     generator_version integer not null,
     loaded_at         timestamptz not null default now()
 );
+alter table bdc_demo.seed_info add column if not exists session_depth double precision not null default 2;
 create table if not exists bdc_demo.appointment_truth (
     appointment_id     bigint primary key,
     noshow_probability double precision not null,

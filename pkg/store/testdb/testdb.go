@@ -86,7 +86,7 @@ func GetScale(tb testing.TB, seed demo.Config) *Database {
 	tb.Helper()
 	mu.Lock()
 	defer mu.Unlock()
-	key := fmt.Sprintf("%d/%d/%d/%d", seed.Users, seed.Days, seed.Seed, seed.End.Unix())
+	key := fmt.Sprintf("%d/%d/%d/%d/%g", seed.Users, seed.Days, seed.Seed, seed.End.Unix(), seed.SessionDepth)
 	if d := dbs[key]; d != nil {
 		return d
 	}
