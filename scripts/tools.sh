@@ -62,6 +62,7 @@ apt_package_for() {
 	soffice) echo libreoffice-calc ;;
 	prometheus-postgres-exporter) echo prometheus-postgres-exporter ;;
 	prometheus-sql-exporter) echo prometheus-sql-exporter ;;
+	wrk) echo wrk ;;
 	*) return 1 ;;
 	esac
 }
