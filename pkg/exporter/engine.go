@@ -181,7 +181,7 @@ func (e *Engine) refresh(ctx context.Context, st *state) {
 	if err != nil {
 		st.success.Store(false)
 		st.errors.Add(1)
-		e.logger.Warn("refresh failed, keeping the last good values", "query", st.source.Name(), "err", err)
+		e.logger.Warn("refresh failed, keeping the last good values", "query", st.source.Name(), "err", store.LogSafe(err))
 		return
 	}
 	st.metrics.Store(&metrics)

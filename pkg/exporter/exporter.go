@@ -171,7 +171,7 @@ func (e *Exporter) train(ctx context.Context, gate chan struct{}) {
 	rep, err := e.predictStore().RunJob(ctx, predict.JobOptions{Now: e.engine.now(), Logger: e.logger})
 	if err != nil {
 		if ctx.Err() == nil {
-			e.logger.Error("the train job failed in part; publishing what it made", "err", err)
+			e.logger.Error("the train job failed in part; publishing what it made", "err", store.LogSafe(err))
 		}
 		return
 	}

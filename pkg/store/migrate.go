@@ -3,10 +3,12 @@ package store
 import (
 	"context"
 	"embed"
+	"errors"
 	"fmt"
 	"io/fs"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/tern/v2/migrate"
 )
 
@@ -21,17 +23,58 @@ const VersionTable = "bdc_analytics.schema_version"
 const schemaLock = 0x62_64_63_00 // "bdc\0"
 
 // Migrate brings the schemas bdc and bdc_analytics to the latest version. It is safe to run
-// from several processes at once.
+// from several processes at once. A database already at the latest version is left untouched
+// without any DDL, so components connecting with a least-privilege role (which may not create
+// schemas) start on a database their owner migrated; one that is behind gets an error saying
+// to run the migrations as the owner.
 func (db *DB) Migrate(ctx context.Context) error {
+	current, err := db.appliedVersion(ctx)
+	if err != nil {
+		return err
+	}
+	if current >= LatestSchemaVersion() {
+		return nil
+	}
 	m, release, err := db.migrator(ctx)
 	if err != nil {
+		if isInsufficientPrivilege(err) {
+			return fmt.Errorf("the database at %s is at schema version %d, this build needs %d, and this role may not migrate it: "+
+				"run `bdc-exporter migrate` as the schema owner: %w", db.addr, current, LatestSchemaVersion(), err)
+		}
 		return err
 	}
 	defer release()
 	if err := m.Migrate(ctx); err != nil {
+		if isInsufficientPrivilege(err) {
+			return fmt.Errorf("the database at %s is at schema version %d, this build needs %d, and this role may not migrate it: "+
+				"run `bdc-exporter migrate` as the schema owner: %w", db.addr, current, LatestSchemaVersion(), err)
+		}
 		return fmt.Errorf("couldn't migrate database at %s: %w", db.addr, err)
 	}
 	return nil
+}
+
+// appliedVersion reads the applied migration version with a plain query: 0 when the version
+// table does not exist yet.
+func (db *DB) appliedVersion(ctx context.Context) (int32, error) {
+	var exists bool
+	if err := db.Pool.QueryRow(ctx, "select to_regclass($1) is not null", VersionTable).Scan(&exists); err != nil {
+		return 0, fmt.Errorf("couldn't reach PostgreSQL at %s: %w", db.addr, err)
+	}
+	if !exists {
+		return 0, nil
+	}
+	var v int32
+	if err := db.Pool.QueryRow(ctx, "select version from "+VersionTable).Scan(&v); err != nil {
+		return 0, fmt.Errorf("couldn't read the schema version at %s: %w", db.addr, err)
+	}
+	return v, nil
+}
+
+// isInsufficientPrivilege reports a PostgreSQL permission error (SQLSTATE 42501).
+func isInsufficientPrivilege(err error) bool {
+	var pgErr *pgconn.PgError
+	return errors.As(err, &pgErr) && pgErr.Code == "42501"
 }
 
 // SchemaVersion returns the applied migration version and the latest one this build knows.

@@ -10,6 +10,7 @@ import (
 	"net"
 	"net/url"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -179,3 +180,27 @@ func AddrOf(raw string) string {
 func addrOf(cfg pgconn.Config) string {
 	return net.JoinHostPort(cfg.Host, strconv.Itoa(int(cfg.Port)))
 }
+
+// LogSafe returns err fit for logs, run records and API answers. PostgreSQL errors of the
+// data-exception (SQLSTATE class 22) and integrity-violation (23) classes quote the value they
+// failed on ("invalid input syntax for type integer: \"ann@example.org\""), which may be
+// personal data: their message is replaced by the condition's code and their detail dropped,
+// the rest of err's text kept. Other errors come back unchanged.
+func LogSafe(err error) error {
+	var pgErr *pgconn.PgError
+	if err == nil || !errors.As(err, &pgErr) || (!strings.HasPrefix(pgErr.Code, "22") && !strings.HasPrefix(pgErr.Code, "23")) {
+		return err
+	}
+	safe := fmt.Sprintf("%s: a value failed a data check (SQLSTATE %s; the value is withheld from logs)", pgErr.Severity, pgErr.Code)
+	return &safeError{text: strings.ReplaceAll(err.Error(), pgErr.Error(), safe), err: err}
+}
+
+// safeError is LogSafe's error: its text withholds the value, and it still unwraps to the
+// original error for errors.Is and errors.As.
+type safeError struct {
+	text string
+	err  error
+}
+
+func (e *safeError) Error() string { return e.text }
+func (e *safeError) Unwrap() error { return e.err }

@@ -3,12 +3,14 @@ package store_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 
 	"github.com/bdc-analytics/bdc/pkg/demo"
 	"github.com/bdc-analytics/bdc/pkg/store"
@@ -215,5 +217,27 @@ func TestMigrateKeepsAPlatformsViews(t *testing.T) {
 	var n int
 	if err := d.DB.Pool.QueryRow(t.Context(), `select count(*) from pg_namespace where nspname = 'bdc_analytics'`).Scan(&n); err != nil || n != 1 {
 		t.Errorf("bdc_analytics not created: %d %v", n, err)
+	}
+}
+
+// TestLogSafeWithholdsValues checks LogSafe on a real data error: PostgreSQL quotes the value a
+// cast failed on, LogSafe keeps the context and the SQLSTATE and drops the value.
+func TestLogSafeWithholdsValues(t *testing.T) {
+	d := testdb.Get(t)
+	_, err := d.DB.Pool.Exec(t.Context(), `select 'ann.secret@example.org'::int`)
+	if err == nil || !strings.Contains(err.Error(), "ann.secret@example.org") {
+		t.Fatalf("PostgreSQL no longer quotes the value: %v", err)
+	}
+	safe := store.LogSafe(fmt.Errorf("refresh of bdc_x: %w", err))
+	if strings.Contains(safe.Error(), "ann.secret") || !strings.Contains(safe.Error(), "refresh of bdc_x: ERROR: ") || !strings.Contains(safe.Error(), "22P02") {
+		t.Errorf("LogSafe: %v", safe)
+	}
+	var pgErr *pgconn.PgError
+	if !errors.As(safe, &pgErr) {
+		t.Error("LogSafe's error no longer unwraps to the PostgreSQL error")
+	}
+	other := errors.New("connection refused")
+	if store.LogSafe(other) != other || store.LogSafe(nil) != nil {
+		t.Error("LogSafe changed an error without values")
 	}
 }

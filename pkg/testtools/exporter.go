@@ -31,8 +31,13 @@ func FreeAddr(tb testing.TB) string {
 // once /-/ready answers.
 func ServeExporter(tb testing.TB, db *store.DB, opts exporter.Options) string {
 	tb.Helper()
+	return ServeExporterWith(tb, db, slog.New(slog.DiscardHandler), opts)
+}
+
+// ServeExporterWith is ServeExporter logging to logger.
+func ServeExporterWith(tb testing.TB, db *store.DB, logger *slog.Logger, opts exporter.Options) string {
+	tb.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
-	logger := slog.New(slog.DiscardHandler)
 	exp, err := exporter.New(db, logger, opts)
 	if err != nil {
 		tb.Fatal(err)
