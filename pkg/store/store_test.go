@@ -237,7 +237,7 @@ func TestLogSafeWithholdsValues(t *testing.T) {
 		t.Error("LogSafe's error no longer unwraps to the PostgreSQL error")
 	}
 	other := errors.New("connection refused")
-	if store.LogSafe(other) != other || store.LogSafe(nil) != nil {
+	if got := store.LogSafe(other); got.Error() != other.Error() || store.LogSafe(nil) != nil {
 		t.Error("LogSafe changed an error without values")
 	}
 }
