@@ -7,6 +7,7 @@ import (
 	"context"
 	"os"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"strings"
 	"testing"
@@ -24,7 +25,7 @@ func TestComposeFile(t *testing.T) {
 	}
 	opts, err := cli.NewProjectOptions([]string{filepath.Join(root, "docker-compose.yml")},
 		cli.WithWorkingDirectory(root),
-		cli.WithEnv([]string{"BDC_DB_PASSWORD=x", "BDC_GRAFANA_DB_PASSWORD=y", "GF_ADMIN_PASSWORD=z"}))
+		cli.WithEnv([]string{"BDC_DB_PASSWORD=x", "BDC_EXPORTER_DB_PASSWORD=e", "BDC_REPORTER_DB_PASSWORD=r", "BDC_GRAFANA_DB_PASSWORD=y", "GF_ADMIN_PASSWORD=z"}))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -32,7 +33,7 @@ func TestComposeFile(t *testing.T) {
 	if err != nil {
 		t.Fatalf("docker-compose.yml does not load: %v", err)
 	}
-	want := []string{"postgres", "seed", "exporter", "reporter", "prometheus", "alertmanager", "grafana"}
+	want := []string{"postgres", "seed", "train", "exporter", "reporter", "prometheus", "alertmanager", "grafana"}
 	for _, name := range want {
 		if _, err := project.GetService(name); err != nil {
 			t.Errorf("service %s missing: %v", name, err)
@@ -68,6 +69,25 @@ func TestComposeFile(t *testing.T) {
 	exp, _ := project.GetService("exporter")
 	if url := exp.Environment["DATABASE_URL"]; url == nil || !strings.Contains(*url, "@postgres:5432/") {
 		t.Errorf("exporter DATABASE_URL = %v", url)
+	}
+	// The components connect with the least-privilege roles of roles.sql; only the seed, which
+	// migrates, is the owner.
+	for svc, role := range map[string]string{"seed": "bdc", "train": "bdc_reporter", "exporter": "bdc_exporter", "reporter": "bdc_reporter"} {
+		s, _ := project.GetService(svc)
+		if url := s.Environment["DATABASE_URL"]; url == nil || !strings.HasPrefix(*url, "postgres://"+role+":") {
+			t.Errorf("%s connects as %v, want role %s", svc, url, role)
+		}
+	}
+	// roles.sh reads its passwords from the postgres service's environment.
+	pg, _ := project.GetService("postgres")
+	script, err := os.ReadFile(filepath.Join(root, "deploy", "postgres", "roles.sh"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, m := range regexp.MustCompile(`\$\{?([A-Z_]+)`).FindAllStringSubmatch(string(script), -1) {
+		if v := pg.Environment[m[1]]; v == nil || *v == "" {
+			t.Errorf("roles.sh reads $%s, which the postgres service does not set", m[1])
+		}
 	}
 	graf, _ := project.GetService("grafana")
 	if v := graf.Environment["GF_PLUGINS_ALLOW_LOADING_UNSIGNED_PLUGINS"]; v == nil || !slices.Contains(strings.Split(*v, ","), "bdc-analytics-datasource") {

@@ -1,6 +1,6 @@
-// Command bdc-reporter runs BDC Analytics' scheduled jobs (exports and model training now;
-// reports and insights as their package lands) exactly once per firing across replicas, and
-// serves their runs, files and metrics. Commands: daemon (default), run JOB, export.
+// Command bdc-reporter runs BDC Analytics' scheduled jobs (reports, exports, insights and model
+// training) exactly once per firing across replicas, and
+// serves their runs, files and metrics. Commands: daemon (default), run JOB, export, report.
 package main
 
 import (
@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
+	"path/filepath"
 	"strings"
 	"syscall"
 	"time"
@@ -25,9 +26,10 @@ import (
 	"github.com/prometheus/exporter-toolkit/web"
 	"github.com/prometheus/exporter-toolkit/web/kingpinflag"
 
+	"github.com/bdc-analytics/bdc/pkg/analytics"
 	"github.com/bdc-analytics/bdc/pkg/export"
 	"github.com/bdc-analytics/bdc/pkg/exporter"
-	"github.com/bdc-analytics/bdc/pkg/predict"
+	"github.com/bdc-analytics/bdc/pkg/report"
 	"github.com/bdc-analytics/bdc/pkg/schedule"
 	"github.com/bdc-analytics/bdc/pkg/store"
 )
@@ -52,6 +54,7 @@ func main() {
 	configFile := app.Flag("config.file", "Reporter configuration (jobs).").Default("reporter.yml").String()
 	configCheck := app.Flag("config.check", "Validate --config.file and exit.").Bool()
 	outputDir := app.Flag("output.dir", "Folder of the jobs' files; overrides output_dir of --config.file.").String()
+	rollupInterval := app.Flag("rollup.interval", "How often the daemon refreshes the analytics' daily activity rollup (0: never; another process must then).").Default(analytics.DefaultRefreshInterval.String()).Duration()
 	keyFile := app.Flag("export.hash-key-file", "File holding the key PII is anonymized with (HMAC-SHA-256); "+export.EnvHashKey+" may hold the key instead. Without a key, PII columns are dropped.").String()
 	metricsPath := app.Flag("web.telemetry-path", "Path under which to expose metrics.").Default("/metrics").String()
 	webFlags := kingpinflag.AddFlags(app, ":10092")
@@ -63,6 +66,8 @@ func main() {
 	jobName := runCmd.Arg("job", "Name of the job.").Required().String()
 	exportCmd := app.Command("export", "Export a source once into a folder.")
 	ef := exportCommandFlags(exportCmd)
+	reportCmd := app.Command("report", "Build a report once into a folder.")
+	rf := reportCommandFlags(reportCmd)
 
 	cmd := kingpin.MustParse(app.Parse(os.Args[1:]))
 	logger := promslog.New(logCfg)
@@ -74,7 +79,7 @@ func main() {
 		app.Fatalf("%v", err)
 	}
 	if *configCheck {
-		cfg, err := schedule.LoadConfig(*configFile, kinds(nil, key, logger))
+		cfg, err := schedule.LoadConfig(*configFile, kinds(nil, key, filepath.Dir(*configFile), logger))
 		if err != nil {
 			app.Fatalf("%v", err)
 		}
@@ -83,11 +88,13 @@ func main() {
 	}
 	switch cmd {
 	case "daemon":
-		err = daemon(ctx, *dbURL, *configFile, *outputDir, key, *metricsPath, webFlags, logger)
+		err = daemon(ctx, *dbURL, *configFile, *outputDir, key, *rollupInterval, *metricsPath, webFlags, logger)
 	case "run":
 		err = runJob(ctx, *dbURL, *configFile, *outputDir, key, *jobName, logger)
 	case "export":
 		err = runExport(ctx, *dbURL, ef, key, logger)
+	case "report":
+		err = runReport(ctx, *dbURL, rf, logger)
 	}
 	if err != nil {
 		app.Fatalf("%v", err)
@@ -120,32 +127,10 @@ func exportCommandFlags(cmd *kingpin.CmdClause) *exportFlags {
 	return f
 }
 
-// kinds are the job kinds this build runs: exports, and training through pkg/predict's train
-// job. Reports and insights (pkg/report) register here once they exist.
-func kinds(db *store.DB, key []byte, logger *slog.Logger) schedule.Kinds {
-	var models []string
-	for _, d := range predict.Models() {
-		models = append(models, d.Name)
-	}
-	return schedule.Kinds{
-		schedule.KindExport: &schedule.ExportKind{Exporter: &export.Exporter{DB: db}, HashKey: key},
-		schedule.KindTrain: &schedule.TrainKind{Models: models, Series: predict.SeriesNames(),
-			Train: func(ctx context.Context, at time.Time, p schedule.TrainParams) (string, error) {
-				rep, err := predict.NewStore(db).RunJob(ctx, predict.JobOptions{Now: at, Models: p.Models, Series: p.Series,
-					Force: p.Force, Logger: logger.With("kind", "train")})
-				if rep == nil {
-					return "", err
-				}
-				promoted := 0
-				for _, r := range rep.Registrations {
-					if r.Promoted {
-						promoted++
-					}
-				}
-				return fmt.Sprintf("%d models considered, %d retrained, %d promoted; %d drift reports; %d forecasts",
-					len(rep.Decisions), len(rep.Registrations), promoted, len(rep.Drift), len(rep.Forecasts)), err
-			}},
-	}
+// kinds are the job kinds this build runs (schedule.BuildKinds); template files are relative
+// to dir.
+func kinds(db *store.DB, key []byte, dir string, logger *slog.Logger) schedule.Kinds {
+	return schedule.BuildKinds(db, schedule.BuildOptions{HashKey: key, Dir: dir, Logger: logger})
 }
 
 func connect(ctx context.Context, url string) (*store.DB, error) {
@@ -165,7 +150,7 @@ func connect(ctx context.Context, url string) (*store.DB, error) {
 }
 
 func loadConfig(path, outputDir string, db *store.DB, key []byte, logger *slog.Logger) (*schedule.Config, error) {
-	cfg, err := schedule.LoadConfig(path, kinds(db, key, logger))
+	cfg, err := schedule.LoadConfig(path, kinds(db, key, filepath.Dir(path), logger))
 	if err != nil {
 		return nil, err
 	}
@@ -175,7 +160,7 @@ func loadConfig(path, outputDir string, db *store.DB, key []byte, logger *slog.L
 	return cfg, nil
 }
 
-func daemon(ctx context.Context, url, configFile, outputDir string, key []byte, metricsPath string, flags *web.FlagConfig, logger *slog.Logger) error {
+func daemon(ctx context.Context, url, configFile, outputDir string, key []byte, rollupInterval time.Duration, metricsPath string, flags *web.FlagConfig, logger *slog.Logger) error {
 	db, err := connect(ctx, url)
 	if err != nil {
 		return err
@@ -202,6 +187,10 @@ func daemon(ctx context.Context, url, configFile, outputDir string, key []byte, 
 	defer cancel()
 	done := make(chan error, 1)
 	go func() { done <- s.Run(ctx) }()
+	if rollupInterval > 0 {
+		// The analytics read the daily activity rollup for the days it covers: keep it fresh.
+		go analytics.NewRefresher(db, rollupInterval, logger.With("task", "rollup"), reg).Run(ctx)
+	}
 	serveErr := exporter.Serve(ctx, handler, flags, logger)
 	cancel() // a server that could not start stops the scheduler too
 	return errors.Join(serveErr, <-done)
@@ -327,4 +316,95 @@ func (f *exportFlags) build() (export.Spec, time.Time, error) {
 		}
 	}
 	return spec, at, nil
+}
+
+// reportFlags are the flags of the report command.
+type reportFlags struct {
+	template, formats, out, name   string
+	period, from, to, timezone, at string
+	prometheusURL                  string
+	filters                        []string
+}
+
+func reportCommandFlags(cmd *kingpin.CmdClause) *reportFlags {
+	f := &reportFlags{}
+	cmd.Flag("template", "Template: "+strings.Join(report.TemplateNames(), ", ")+", or a template file (.yml).").Required().StringVar(&f.template)
+	cmd.Flag("format", "Comma-separated formats: "+strings.Join(report.FormatNames(), ", ")+".").Default("pdf").StringVar(&f.formats)
+	cmd.Flag("out", "Folder to write the files into (created if missing).").Required().StringVar(&f.out)
+	cmd.Flag("name", "Start of the file names (default: the template's name).").StringVar(&f.name)
+	cmd.Flag("period", "The last complete day, week, month or quarter before --at (default: the template's).").StringVar(&f.period)
+	cmd.Flag("from", "Start of a fixed period (date or RFC 3339 instant), with --to.").StringVar(&f.from)
+	cmd.Flag("to", "End of a fixed period (exclusive), with --from.").StringVar(&f.to)
+	cmd.Flag("timezone", "Time zone of the period's days.").Default(export.DefaultTimeZone).StringVar(&f.timezone)
+	cmd.Flag("filter", "Population filter key=value, repeatable: region, acquisition_channel, gender, age_band, trainer_id, appointment_channel.").StringsVar(&f.filters)
+	cmd.Flag("prometheus.url", "Read KPI history from this Prometheus (range queries) instead of computing it from PostgreSQL.").StringVar(&f.prometheusURL)
+	cmd.Flag("at", "Instant the report is made at (RFC 3339); default now.").StringVar(&f.at)
+	return f
+}
+
+func runReport(ctx context.Context, url string, f *reportFlags, logger *slog.Logger) error {
+	tmpl, err := report.ResolveTemplate(f.template, "")
+	if err != nil {
+		return err
+	}
+	formats, err := report.ParseFormats(strings.Split(f.formats, ","))
+	if err != nil {
+		return fmt.Errorf("--format: %w", err)
+	}
+	loc, err := export.LoadZone(f.timezone)
+	if err != nil {
+		return fmt.Errorf("--timezone: %w", err)
+	}
+	p := report.Params{At: time.Now(), Period: f.period, TimeZone: f.timezone, PrometheusURL: f.prometheusURL}
+	if f.at != "" {
+		if p.At, err = time.Parse(time.RFC3339, f.at); err != nil {
+			return fmt.Errorf("--at: want an RFC 3339 instant like 2026-06-01T07:00:00+02:00: %w", err)
+		}
+	}
+	if f.from != "" || f.to != "" {
+		if p.From, err = report.ParseTime(f.from, loc); err != nil {
+			return fmt.Errorf("--from: %w", err)
+		}
+		if p.To, err = report.ParseTime(f.to, loc); err != nil {
+			return fmt.Errorf("--to: %w", err)
+		}
+	}
+	for _, kv := range f.filters {
+		if err := report.AddFilter(&p.Filters, kv); err != nil {
+			return fmt.Errorf("--filter: %w", err)
+		}
+	}
+	if url == "" {
+		return store.ErrNoURL
+	}
+	db, err := store.Connect(ctx, store.Config{URL: url, Application: application})
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	doc, err := (&report.Builder{DB: db, Logger: logger}).Build(ctx, tmpl, p)
+	if err != nil {
+		return err
+	}
+	st, err := export.NewStaging(f.out, fmt.Sprintf("cli%d", os.Getpid()))
+	if err != nil {
+		return err
+	}
+	name := f.name
+	if name == "" {
+		name = tmpl.Name
+	}
+	if _, err := report.Write(doc, formats, st, report.FileStem(name, doc)); err != nil {
+		_ = st.Discard()
+		return err
+	}
+	paths, err := st.Publish()
+	if err != nil {
+		return err
+	}
+	logger.Info("report written", "template", tmpl.Name, "period", doc.Period.Label, "sections", len(doc.Sections))
+	for _, path := range paths {
+		fmt.Println(path)
+	}
+	return nil
 }

@@ -62,16 +62,50 @@ func run(t *testing.T, env []string, args ...string) (string, error) {
 
 func TestConfigCheck(t *testing.T) {
 	out, err := run(t, nil, "--config.file", "reporter.yml", "--config.check")
-	if err != nil || !strings.Contains(out, "reporter.yml: 3 jobs, valid") {
+	if err != nil || !strings.Contains(out, "reporter.yml: 8 jobs, valid") {
 		t.Errorf("shipped reporter.yml: %v\n%s", err, out)
 	}
 	bad := filepath.Join(t.TempDir(), "bad.yml")
-	if err := os.WriteFile(bad, []byte("jobs:\n  - name: weekly_reports\n    kind: report\n    schedule: \"0 7 * * 1\"\n"), 0o644); err != nil {
+	if err := os.WriteFile(bad, []byte("jobs:\n  - name: weekly_reports\n    kind: report\n    schedule: \"0 7 * * 1\"\n    report:\n      template: executive_summry\n      formats: [pdf]\n"), 0o644); err != nil {
 		t.Fatal(err)
 	}
 	out, err = run(t, nil, "--config.file", bad, "--config.check")
-	if want := bad + `:3: jobs[0].kind: kind "report" is not available in this build (available: export, train)`; err == nil || !strings.Contains(out, want) {
+	if want := bad + `:6: jobs[0].report.template: unknown template "executive_summry"`; err == nil || !strings.Contains(out, want) {
 		t.Errorf("report job: %v\n%s\nwant %s", err, out, want)
+	}
+}
+
+// TestReportCommand builds a report once from the command line: its files are named after the
+// template and the period, and the JSON is the document of that period.
+func TestReportCommand(t *testing.T) {
+	d := testdb.Get(t)
+	dir := t.TempDir()
+	out, err := run(t, []string{"DATABASE_URL=" + d.URL}, "report", "--template", "performance", "--format", "json,pdf",
+		"--period", "day", "--at", "2026-06-01T07:00:00+02:00", "--out", dir)
+	if err != nil {
+		t.Fatalf("report: %v\n%s", err, out)
+	}
+	for _, name := range []string{"performance_2026-05-31.json", "performance_2026-05-31.pdf"} {
+		if !strings.Contains(out, filepath.Join(dir, name)) {
+			t.Errorf("report printed %q, want %s listed", out, name)
+		}
+	}
+	raw, err := os.ReadFile(filepath.Join(dir, "performance_2026-05-31.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var doc struct {
+		Template string `json:"template"`
+		Period   struct {
+			Label string `json:"label"`
+		} `json:"period"`
+	}
+	if err := json.Unmarshal(raw, &doc); err != nil || doc.Template != "performance" || doc.Period.Label != "Sunday 31 May 2026" {
+		t.Errorf("document %+v: %v", doc, err)
+	}
+	out, err = run(t, nil, "report", "--template", "weekly", "--out", dir)
+	if err == nil || !strings.Contains(out, `unknown template "weekly"`) {
+		t.Errorf("unknown template: %v\n%s", err, out)
 	}
 }
 

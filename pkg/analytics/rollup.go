@@ -117,7 +117,9 @@ func settledHighID(ctx context.Context, conn *pgx.Conn) (int64, error) {
 		if _, err := tx.Exec(ctx, "select set_config('lock_timeout', $1, true)", fmt.Sprint(refreshLockTimeout.Milliseconds())); err != nil {
 			return err
 		}
-		if _, err := tx.Exec(ctx, "lock table bdc.user_activities in share mode"); err != nil {
+		// Through the migrations' security-definer function: the reporter's role may read
+		// bdc.user_activities but not lock it in SHARE mode itself.
+		if _, err := tx.Exec(ctx, "select bdc_analytics.lock_activity_writers()"); err != nil {
 			return fmt.Errorf("couldn't wait for writers of bdc.user_activities: %w", err)
 		}
 		return tx.QueryRow(ctx, "select coalesce(max(id), 0) from bdc.user_activities").Scan(&high)

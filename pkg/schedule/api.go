@@ -23,7 +23,7 @@ import (
 )
 
 // Handler serves the reporter's HTTP endpoints: metricsPath (the gatherer's metrics), a landing
-// page, /-/healthy, /-/ready, and the API under /api/v1 (jobs, runs, files). API answers use
+// page, /-/healthy, /-/ready, and the API under /api/v1 (jobs, runs, files, insights). API answers use
 // Prometheus' envelope: {"status": "success", "data": ...} or {"status": "error", "errorType",
 // "error"}.
 func (s *Scheduler) Handler(gatherer prometheus.Gatherer, metricsPath string) (http.Handler, error) {
@@ -42,6 +42,7 @@ func (s *Scheduler) Handler(gatherer prometheus.Gatherer, metricsPath string) (h
 	mux.HandleFunc("POST /api/v1/jobs/{name}/run", s.handleRun)
 	mux.HandleFunc("GET /api/v1/runs", s.handleRuns)
 	mux.HandleFunc("GET /api/v1/files/{path...}", s.handleFiles)
+	mux.HandleFunc("GET /api/v1/insights", s.handleInsights)
 	landing, err := web.NewLandingPage(web.LandingConfig{
 		Name:        "bdc-reporter",
 		Description: "Scheduled exports and reports of BDC Analytics",
@@ -51,6 +52,7 @@ func (s *Scheduler) Handler(gatherer prometheus.Gatherer, metricsPath string) (h
 			{Address: "/api/v1/jobs", Text: "Jobs"},
 			{Address: "/api/v1/runs", Text: "Runs"},
 			{Address: "/api/v1/files/", Text: "Files"},
+			{Address: "/api/v1/insights", Text: "Insights"},
 		},
 	})
 	if err != nil {
