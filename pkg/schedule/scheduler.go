@@ -298,6 +298,8 @@ func (s *Scheduler) execute(ctx context.Context, name string, at time.Time, trig
 
 	for {
 		o, err := s.attempt(runCtx, j, c, log)
+		// Logs, run records and the API say what failed, never the value a data error quotes.
+		err = store.LogSafe(err)
 		if err == nil {
 			s.metrics.runs.WithLabelValues(name, StatusSucceeded).Inc()
 			s.metrics.success.WithLabelValues(name).Set(1)
