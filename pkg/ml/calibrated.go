@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"math"
 )
 
 // CalibrationMethod names a way to calibrate probabilities.
@@ -12,9 +13,20 @@ type CalibrationMethod string
 const (
 	// CalibrationIsotonic fits an Isotonic map: no shape assumed, needs a few thousand rows.
 	CalibrationIsotonic CalibrationMethod = "isotonic"
-	// CalibrationPlatt fits Platt scaling: two parameters, fine on small calibration sets.
+	// CalibrationPlatt fits Platt scaling on the log-odds of the base probability (as
+	// scikit-learn's sigmoid method on a decision function): two parameters, fine on small
+	// calibration sets, and the identity is one of its maps.
 	CalibrationPlatt CalibrationMethod = "platt"
 )
+
+// logitClip keeps log-odds finite for probabilities of exactly 0 or 1.
+const logitClip = 1e-12
+
+// logOdds returns the log-odds of p, p clipped to [logitClip, 1-logitClip].
+func logOdds(p float64) float64 {
+	p = min(max(p, logitClip), 1-logitClip)
+	return math.Log(p / (1 - p))
+}
 
 // Calibrated is a classifier whose probabilities go through a Calibrator fitted on held-out
 // rows. Its RawPredict and Contributions are the base model's: calibration is a monotone map
@@ -23,6 +35,9 @@ type Calibrated struct {
 	base   Classifier
 	method CalibrationMethod
 	cal    Calibrator
+	// logOdds feeds the calibrator the base probability's log-odds (Platt scaling) instead of
+	// the probability (isotonic, and Platt scaling as saved before it took log-odds).
+	logOdds bool
 }
 
 var _ Classifier = (*Calibrated)(nil)
@@ -49,6 +64,9 @@ func FitCalibrated(ctx context.Context, base Model, d *Dataset, method Calibrati
 	case CalibrationIsotonic:
 		cal, err = FitIsotonic(p, d.Y, d.W)
 	case CalibrationPlatt:
+		for i, v := range p {
+			p[i] = logOdds(v)
+		}
 		cal, err = FitPlatt(p, d.Y, d.W)
 	default:
 		return nil, fmt.Errorf("calibrate: unknown method %q (want isotonic or platt)", method)
@@ -56,7 +74,15 @@ func FitCalibrated(ctx context.Context, base Model, d *Dataset, method Calibrati
 	if err != nil {
 		return nil, fmt.Errorf("calibrate: %w", err)
 	}
-	return &Calibrated{base: c, method: method, cal: cal}, nil
+	return &Calibrated{base: c, method: method, cal: cal, logOdds: method == CalibrationPlatt}, nil
+}
+
+// calibrate maps a base probability to the calibrated one.
+func (m *Calibrated) calibrate(p float64) float64 {
+	if m.logOdds {
+		p = logOdds(p)
+	}
+	return m.cal.Calibrate(p)
 }
 
 // Base returns the uncalibrated model.
@@ -77,7 +103,7 @@ func (m *Calibrated) NumFeatures() int { return m.base.NumFeatures() }
 
 // PredictProba returns the calibrated probability of label 1.
 func (m *Calibrated) PredictProba(x []float64) float64 {
-	return m.cal.Calibrate(m.base.PredictProba(x))
+	return m.calibrate(m.base.PredictProba(x))
 }
 
 // Predict returns the label of the calibrated probability.
@@ -91,7 +117,7 @@ func (m *Calibrated) predictBlock(x, out []float64, kind predictKind) {
 	}
 	predictInto(m.base, x, out, kindProba)
 	for i, v := range out {
-		v = m.cal.Calibrate(v)
+		v = m.calibrate(v)
 		if kind == kindPredict {
 			v = classify(v)
 		}
@@ -110,7 +136,10 @@ func (m *Calibrated) Contributions(x []float64) (bias float64, contrib []float64
 type calibratedJSON struct {
 	Method     CalibrationMethod `json:"method"`
 	Calibrator json.RawMessage   `json:"calibrator"`
-	Base       json.RawMessage   `json:"base"`
+	// Input is "log_odds" when the calibrator takes the base probability's log-odds; absent in
+	// models saved before Platt scaling did, whose calibrator takes the probability.
+	Input string          `json:"input,omitempty"`
+	Base  json.RawMessage `json:"base"`
 }
 
 // MarshalJSON encodes the calibrator and the base model.
@@ -123,7 +152,11 @@ func (m *Calibrated) MarshalJSON() ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	return json.Marshal(calibratedJSON{Method: m.method, Calibrator: cal, Base: base})
+	j := calibratedJSON{Method: m.method, Calibrator: cal, Base: base}
+	if m.logOdds {
+		j.Input = "log_odds"
+	}
+	return json.Marshal(j)
 }
 
 // UnmarshalJSON decodes a model saved by MarshalJSON.
@@ -155,6 +188,12 @@ func (m *Calibrated) UnmarshalJSON(b []byte) error {
 	if err != nil {
 		return fmt.Errorf("decode calibrated: %w", err)
 	}
-	*m = Calibrated{base: c, method: j.Method, cal: cal}
+	switch j.Input {
+	case "", "probability":
+	case "log_odds":
+	default:
+		return fmt.Errorf("decode calibrated: unknown calibrator input %q", j.Input)
+	}
+	*m = Calibrated{base: c, method: j.Method, cal: cal, logOdds: j.Input == "log_odds"}
 	return nil
 }

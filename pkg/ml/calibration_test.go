@@ -59,3 +59,57 @@ func TestCalibrationLowersECE(t *testing.T) {
 		}
 	}
 }
+
+// Platt scaling takes the base model's log-odds: on an already calibrated model it is close to
+// the identity, which a logistic of the probability itself cannot be; and a model saved before
+// (its calibrator fitted on probabilities, no "input" field) still decodes with that meaning.
+func TestPlattOnLogOdds(t *testing.T) {
+	ctx := context.Background()
+	train := synth(3000, 6, Classification, 41)
+	calib := synth(4000, 6, Classification, 42)
+	test := synth(4000, 6, Classification, 43)
+	base, err := FitGBM(ctx, train, GBMParams{Task: Classification, MaxIter: 60, LearningRate: 0.1, MinSamplesLeaf: 20})
+	if err != nil {
+		t.Fatal(err)
+	}
+	m, err := FitCalibrated(ctx, base, calib, CalibrationPlatt)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pl := m.cal.(Platt)
+	t.Logf("Platt on log-odds: %+v", pl)
+	// The identity on log-odds is A = -1, B = 0 (p = 1/(1+exp(A·s+B))).
+	if pl.A > -0.7 || pl.A < -1.3 || pl.B < -0.3 || pl.B > 0.3 {
+		t.Errorf("Platt on the log-odds of a fairly calibrated model: %+v, want near A=-1, B=0", pl)
+	}
+	base0 := must(PredictProba(base, test))
+	ece := must(ExpectedCalibrationError(test.Y, must(PredictProba(m, test)), 10))
+	if ece0 := must(ExpectedCalibrationError(test.Y, base0, 10)); ece > ece0+0.01 {
+		t.Errorf("Platt scaling raised the ECE from %.4f to %.4f", ece0, ece)
+	}
+
+	legacy := &Calibrated{base: m.base, method: CalibrationPlatt, cal: pl}
+	data, err := Marshal(legacy)
+	if err != nil {
+		t.Fatal(err)
+	}
+	back, err := Unmarshal(data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	x := test.Row(0)
+	if got, want := back.(*Calibrated).PredictProba(x), pl.Calibrate(base.PredictProba(x)); got != want {
+		t.Errorf("a legacy Platt model decodes to %v, want %v (calibrator on the probability)", got, want)
+	}
+	data, err = Marshal(m)
+	if err != nil {
+		t.Fatal(err)
+	}
+	back, err = Unmarshal(data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, want := back.(*Calibrated).PredictProba(x), m.PredictProba(x); got != want {
+		t.Errorf("round trip: %v, want %v", got, want)
+	}
+}
