@@ -6,9 +6,29 @@ var business = []Definition{
 		Name: "bdc_users_active", Group: Business, Unit: "users",
 		Help:   "Users with at least one activity in the window before the evaluation instant.",
 		Labels: []string{"window"},
-		SQL: `select w.name, (select count(distinct ua.user_id) from bdc.user_activities ua
-				where ua.occurred_at > $1::timestamptz - w.span and ua.occurred_at <= $1::timestamptz)::float8
-			from (values ('1d', interval '1 day'), ('7d', interval '7 days'), ('30d', interval '30 days')) as w(name, span)`,
+		// The window (at - span, at] is cut in three: the whole Europe/Paris days inside it that
+		// the daily activity rollup covers are read from the rollup (one row per user and day),
+		// the partial days at both ends and the days past the rollup's coverage from the raw
+		// activity. Before any rollup refresh the rollup part is empty and all is raw.
+		SQL: `select w.name, (select count(*) from (
+				select ud.user_id from bdc_analytics.user_activity_daily ud
+				where r.d1 > r.d0 and ud.day >= r.d0 and ud.day < r.d1
+				union
+				select ua.user_id from bdc.user_activities ua
+				where ua.occurred_at > r.t0 and ua.occurred_at < r.s0 and ua.occurred_at <= r.t1
+				union
+				select ua.user_id from bdc.user_activities ua
+				where ua.occurred_at >= r.s1 and ua.occurred_at > r.t0 and ua.occurred_at <= r.t1) u)::float8
+			from (values ('1d', interval '1 day'), ('7d', interval '7 days'), ('30d', interval '30 days')) as w(name, span)
+			cross join lateral (
+				select b.t0, b.t1, b.d0, b.d1, b.d0::timestamp at time zone 'Europe/Paris' as s0,
+					greatest(b.d0, b.d1)::timestamp at time zone 'Europe/Paris' as s1
+				from (select $1::timestamptz - w.span as t0, $1::timestamptz as t1,
+						(($1::timestamptz - w.span) at time zone 'Europe/Paris')::date + 1 as d0,
+						least(($1::timestamptz at time zone 'Europe/Paris')::date,
+							coalesce((select covered_until from bdc_analytics.rollup_watermark where rollup = 'user_activity_daily'),
+								'-infinity'::date)) as d1) b
+			) r`,
 	},
 	{
 		Name: "bdc_users", Group: Business, Unit: "users",

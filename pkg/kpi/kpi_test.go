@@ -12,6 +12,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
+	"github.com/bdc-analytics/bdc/pkg/analytics"
 	"github.com/bdc-analytics/bdc/pkg/kpi"
 	"github.com/bdc-analytics/bdc/pkg/kpi/kpitest"
 	"github.com/bdc-analytics/bdc/pkg/store/testdb"
@@ -100,6 +101,41 @@ func TestCatalogue(t *testing.T) {
 		for _, l := range d.Labels {
 			if !kpi.ValidName(l) || strings.Contains(l, "id") {
 				t.Errorf("%s: label %q (no ids as labels)", d.Name, l)
+			}
+		}
+	}
+}
+
+// TestActiveUsersWithTheRollup: bdc_users_active reads the whole days the daily activity
+// rollup covers from it, and the rest raw. With the rollup covering history up to ten days
+// before the end, every window (inside the coverage, across its edge, past it, across the
+// spring DST change) equals the brute force over the raw rows.
+func TestActiveUsersWithTheRollup(t *testing.T) {
+	ctx := t.Context()
+	d, err := testdb.Create(ctx, "kpi_rollup", testdb.Scale)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = d.Drop(context.WithoutCancel(ctx)) })
+	end := d.Seed.End
+	if _, err := analytics.RefreshRollupsWith(ctx, d.DB, analytics.RefreshOptions{Until: end.AddDate(0, 0, -10)}); err != nil {
+		t.Fatal(err)
+	}
+	w := kpitest.Load(t, d)
+	for _, at := range []time.Time{
+		end.AddDate(0, 0, -40).Add(9*time.Hour + 17*time.Minute),  // every window covered
+		end.AddDate(0, 0, -12).Add(23*time.Hour + 59*time.Minute), // the 1d window across the coverage's last day
+		end.AddDate(0, 0, -7).Add(3 * time.Hour),                  // 7d and 30d across the edge
+		end.Add(-time.Second),                                     // past the coverage for 1d and 7d
+		time.Date(2026, 3, 30, 1, 30, 0, 0, end.Location()),       // windows across the spring DST change
+		end.AddDate(0, 0, -10),                                    // exactly at the edge
+	} {
+		p := kpi.Params{At: at, TimeZone: "Europe/Paris"}
+		got, want := computed(t, d, p), w.Expected(p)
+		for _, win := range []string{"1d", "7d", "30d"} {
+			key := "bdc_users_active{" + win + "}"
+			if got[key] != want[key] || got[key].(float64) == 0 {
+				t.Errorf("at %s: %s = %v, brute force %v", at.Format(time.RFC3339), key, got[key], want[key])
 			}
 		}
 	}
