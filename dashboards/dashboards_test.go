@@ -1,7 +1,8 @@
 // Package dashboards holds the Grafana dashboards and their provisioning; this test checks them
 // against the real components: each PromQL expression parses in a real Prometheus and names
-// metrics a real scrape of the exporter serves, each plugin query is accepted by the plugin's
-// own backend, and each datasource a dashboard uses is provisioned.
+// metrics a real scrape of the exporter or the reporter serves (or series the repository's rules
+// record), each plugin query is accepted by the plugin's own backend, and each datasource a
+// dashboard uses is provisioned.
 package dashboards
 
 import (
@@ -23,6 +24,7 @@ import (
 
 	"github.com/bdc-analytics/bdc/datasource-plugin/pkg/plugin"
 	"github.com/bdc-analytics/bdc/pkg/exporter"
+	"github.com/bdc-analytics/bdc/pkg/predict"
 	"github.com/bdc-analytics/bdc/pkg/store/testdb"
 	"github.com/bdc-analytics/bdc/pkg/testtools"
 )
@@ -65,7 +67,7 @@ type dashboard struct {
 func loadDashboards(t *testing.T) []dashboard {
 	t.Helper()
 	files, _ := filepath.Glob("*.json")
-	if len(files) < 5 {
+	if len(files) < 7 {
 		t.Fatalf("only %d dashboards", len(files))
 	}
 	var out []dashboard
@@ -158,19 +160,35 @@ func TestDatasourcesAreVariablesWithProvisionedDefaults(t *testing.T) {
 	}
 }
 
-var metricRef = regexp.MustCompile(`\b(bdc_[a-z0-9_]+|up)\b`)
+var (
+	metricRef   = regexp.MustCompile(`\b(bdc_[a-z0-9_]+|up)\b`)
+	recordedRef = regexp.MustCompile(`\bbdc:[a-z0-9_:]+`)
+	variableRef = regexp.MustCompile(`\$\{?(\w+)\}?`)
+)
+
+// interpolate replaces template variables as Grafana would: Grafana's own interval variables
+// with a duration, the dashboard's variables (label values in matchers) with a regular expression.
+func interpolate(expr string) string {
+	return variableRef.ReplaceAllStringFunc(expr, func(v string) string {
+		if strings.HasPrefix(strings.Trim(v, "${}"), "__") {
+			return "5m"
+		}
+		return ".*"
+	})
+}
 
 // TestPromQLParsesAndNamesRealMetrics runs every expression against a real Prometheus (parse
-// errors come back as bad_data) and checks its metrics against a real scrape of the exporter.
+// errors come back as bad_data) and checks its metrics against a real scrape of the exporter and
+// the reporter.
 func TestPromQLParsesAndNamesRealMetrics(t *testing.T) {
-	families := scrapeExporter(t)
+	families := scrapeSuite(t)
 	prom := startPrometheus(t)
 	for _, d := range loadDashboards(t) {
 		for name, tg := range d.targets(t) {
 			if tg.Expr == "" {
 				continue
 			}
-			expr := strings.NewReplacer("$instance", ".*", "$region", "x").Replace(tg.Expr)
+			expr := interpolate(tg.Expr)
 			resp, err := http.Get(prom + "/api/v1/query?query=" + url.QueryEscape(expr))
 			if err != nil {
 				t.Fatal(err)
@@ -188,10 +206,52 @@ func TestPromQLParsesAndNamesRealMetrics(t *testing.T) {
 					}
 				}
 				if m != "up" && !families[base] {
-					t.Errorf("%s: %s names %s, which the exporter does not serve", d.file, name, m)
+					t.Errorf("%s: %s names %s, which neither the exporter nor the reporter serves", d.file, name, m)
 				}
 			}
 		}
+	}
+}
+
+// TestRecordedSeriesAreRecorded: every recording rule's series a dashboard reads is recorded by a
+// rule of alerts/rules, which prometheus.yml loads.
+func TestRecordedSeriesAreRecorded(t *testing.T) {
+	recorded := map[string]bool{}
+	files, _ := filepath.Glob("../alerts/rules/*.yml")
+	for _, f := range files {
+		raw, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var rf struct {
+			Groups []struct {
+				Rules []struct {
+					Record string `yaml:"record"`
+				} `yaml:"rules"`
+			} `yaml:"groups"`
+		}
+		if err := yaml.Unmarshal(raw, &rf); err != nil {
+			t.Fatalf("%s: %v", f, err)
+		}
+		for _, g := range rf.Groups {
+			for _, r := range g.Rules {
+				recorded[r.Record] = true
+			}
+		}
+	}
+	used := 0
+	for _, d := range loadDashboards(t) {
+		for name, tg := range d.targets(t) {
+			for _, rec := range recordedRef.FindAllString(tg.Expr, -1) {
+				used++
+				if !recorded[rec] {
+					t.Errorf("%s: %s reads %s, which no rule of alerts/rules records", d.file, name, rec)
+				}
+			}
+		}
+	}
+	if used == 0 {
+		t.Error("no dashboard reads a recorded series: the test checks nothing")
 	}
 }
 
@@ -207,6 +267,11 @@ func TestPluginQueriesAreAccepted(t *testing.T) {
 	}
 	ds := inst.(*plugin.Datasource)
 	defer ds.Dispose()
+	// The predictive kinds read the model registry and the forecasts: fill them as the
+	// reporter's train job does (its retraining policy skips models already trained).
+	if _, err := predict.NewStore(d.DB).RunJob(t.Context(), predict.JobOptions{Now: d.Seed.End.Add(-24 * time.Hour)}); err != nil {
+		t.Fatalf("train job: %v", err)
+	}
 	history := backend.TimeRange{From: time.Date(2026, 1, 5, 0, 0, 0, 0, time.UTC), To: time.Date(2026, 5, 25, 0, 0, 0, 0, time.UTC)}
 	checked := 0
 	for _, dash := range loadDashboards(t) {
@@ -233,18 +298,28 @@ func TestPluginQueriesAreAccepted(t *testing.T) {
 	}
 }
 
-func scrapeExporter(t *testing.T) map[string]bool {
+// scrapeSuite serves an exporter and a reporter on the package's test database and returns the
+// metric families of their scrapes: the exporter's once every query has refreshed, the
+// reporter's with the shipped reporter.yml once a job has run.
+func scrapeSuite(t *testing.T) map[string]bool {
 	t.Helper()
 	d := testdb.Get(t)
 	// Evaluated inside the seed's history, so every KPI has data; with one custom metric, so
-	// the custom metrics' own self-metrics show too.
+	// the custom metrics' own self-metrics show too; with the models trained at start, so the
+	// model and forecast metrics show.
 	custom := filepath.Join(t.TempDir(), "custom.yml")
 	if err := os.WriteFile(custom, []byte("metrics:\n  - name: bdc_custom_trainers\n    type: gauge\n    sql: select count(*) as n from bdc.users where role = 'trainer'\n    value: n\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	at := d.Seed.End.Add(-24 * time.Hour)
-	addr := testtools.ServeExporter(t, d.DB, exporter.Options{ConfigFile: custom, Now: func() time.Time { return at }})
-	return testtools.MetricFamilies(t, "http://"+addr+"/metrics")
+	addr := testtools.ServeExporter(t, d.DB, exporter.Options{ConfigFile: custom, Now: func() time.Time { return at },
+		Models: exporter.ModelOptions{TrainAtStart: true}})
+	families := testtools.MetricFamilies(t, "http://"+addr+"/metrics")
+	reporter := testtools.ServeReporter(t, d.URL, "../reporter/reporter.yml", "daily_export")
+	for name := range testtools.MetricFamilies(t, "http://"+reporter+"/metrics") {
+		families[name] = true
+	}
+	return families
 }
 
 // startPrometheus runs a real Prometheus with an empty configuration, to parse expressions.

@@ -68,11 +68,12 @@ export const RESOURCES: Record<string, unknown> = {
     { text: 'Trainer 12', value: 12 },
     { text: 'Trainer 40', value: 40 },
   ],
+  // As the backend lists them: scorable models first, with their promoted version.
   models: [
-    { text: 'noshow', value: 'noshow' },
-    { text: 'churn', value: 'churn' },
-    { text: 'evaluation', value: 'evaluation' },
-    { text: 'engagement', value: 'engagement' },
+    { text: 'noshow (version 3, trained 2026-06-01)', value: 'noshow' },
+    { text: 'churn (version 2, trained 2026-06-01)', value: 'churn' },
+    { text: 'engagement (version 2, trained 2026-06-01)', value: 'engagement' },
+    { text: 'evaluation_score (not trained yet)', value: 'evaluation_score' },
   ],
 };
 

@@ -233,40 +233,65 @@ export interface HeatmapQuery extends BaseQuery {
 /** FORECAST_SERIES are the series the forecast query knows. */
 export const FORECAST_SERIES = ['appointments', 'registrations', 'trainer_utilization'] as const;
 
-/** ForecastQuery forecasts a series with prediction intervals. */
+/** FORECAST_METHODS are the forecasting methods: ETS chosen by AICc, Theta, seasonal naive. */
+export const FORECAST_METHODS = ['auto', 'theta', 'snaive'] as const;
+
+/** ForecastMethod is how a series is forecast. */
+export type ForecastMethod = (typeof FORECAST_METHODS)[number];
+
+/** MAX_FORECAST_LEVELS is the backend's bound on the interval levels of a forecast. */
+export const MAX_FORECAST_LEVELS = 5;
+
+/**
+ * ForecastQuery forecasts a daily series from the end of the panel's range (capped at now),
+ * with its actual values over the range before.
+ */
 export interface ForecastQuery extends BaseQuery {
   queryType: 'forecast';
   series: (typeof FORECAST_SERIES)[number] | string;
-  /** horizon in days. */
+  /** horizon in days, 1 to 365. */
   horizon: number;
-  /** levels of the prediction intervals, in percent. */
+  /** levels of the prediction intervals, in percent (0 to 100 exclusive), at most 5. */
   levels: number[];
+  /** historyDays fitted, 28 to 1096; the backend's default is 365. */
+  historyDays?: number;
+  /** method; the backend's default is auto (ETS chosen by AICc). */
+  method?: ForecastMethod;
+  /** backtest scores the method on 8 weekly origins first (shown in the query inspector). */
+  backtest?: boolean;
 }
 
-/** PREDICTION_MODELS are the models that score individuals (the fallback of resources/models). */
+/** PREDICTION_MODELS are the models whose scores the predictions query lists. */
 export const PREDICTION_MODELS = ['noshow', 'churn'];
 
 /** PERFORMANCE_MODELS are every model of the registry (the fallback of resources/models). */
-export const PERFORMANCE_MODELS = ['noshow', 'churn', 'evaluation', 'engagement'];
+export const PERFORMANCE_MODELS = ['noshow', 'churn', 'engagement', 'evaluation_score'];
 
 /** MAX_PREDICTIONS_LIMIT is the backend's bound on predictions' limit. */
 export const MAX_PREDICTIONS_LIMIT = 1000;
+
+/** MAX_PREDICTIONS_HORIZON is the backend's bound on the no-show predictions' horizon. */
+export const MAX_PREDICTIONS_HORIZON = 90;
 
 /** PredictionsQuery lists the individuals at risk with their main factors. */
 export interface PredictionsQuery extends BaseQuery {
   queryType: 'predictions';
   model: string;
-  /** horizon in days. */
-  horizon: number;
+  /** horizon in days (noshow only: appointments scheduled within it), 1 to 90. */
+  horizon?: number;
   /** threshold of risk, 0..1. */
   threshold: number;
   limit: number;
 }
 
-/** ModelPerformanceQuery is the versions of a model and their metrics. */
+/** ModelPerformanceQuery is the versions of a model and their metrics, and a reliability curve. */
 export interface ModelPerformanceQuery extends BaseQuery {
   queryType: 'model_performance';
   model: string;
+  /** version whose reliability is drawn; absent is the promoted one. */
+  version?: number;
+  /** recentDays: the reliability is measured on the rows labelled in these days, 1 to 365 (28). */
+  recentDays?: number;
 }
 
 /** BdcQuery is a panel target of this datasource, discriminated on queryType. */

@@ -154,12 +154,16 @@ func (e *errQuery) Error() string { return e.msg }
 func badQuery(format string, args ...any) error { return &errQuery{fmt.Sprintf(format, args...)} }
 
 // errorResponse maps an error to a response: invalid queries are the plugin's (400), failures
-// of PostgreSQL are downstream (timeouts 504, the rest 502).
+// of PostgreSQL are downstream (timeouts 504, the rest 502), and so is a model or a history
+// that is not there yet (404).
 func errorResponse(err error) backend.DataResponse {
 	var eq *errQuery
+	var nr *errNotReady
 	switch {
 	case errors.As(err, &eq), errors.Is(err, analytics.ErrInvalidQuery):
 		return backend.ErrDataResponseWithSource(backend.StatusBadRequest, backend.ErrorSourcePlugin, err.Error())
+	case errors.As(err, &nr): // no model trained yet, no history: the data is missing, not the query wrong
+		return backend.ErrDataResponseWithSource(backend.StatusNotFound, backend.ErrorSourceDownstream, err.Error())
 	case errors.Is(err, store.ErrQueryTimeout), errors.Is(err, context.DeadlineExceeded):
 		return backend.ErrDataResponseWithSource(backend.StatusTimeout, backend.ErrorSourceDownstream, err.Error())
 	default:

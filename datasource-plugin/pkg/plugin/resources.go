@@ -69,6 +69,7 @@ func (ds *Datasource) resourceMux() http.Handler {
 		}
 		writeJSON(w, out)
 	})
+	mux.HandleFunc("/models", ds.serveModels)
 	mux.HandleFunc("/live-metrics", func(w http.ResponseWriter, _ *http.Request) {
 		out := make([]option, 0, len(liveMetrics))
 		for name := range liveMetrics {

@@ -61,8 +61,8 @@ const TYPE_OPTIONS: Array<SelectableValue<QueryType>> = QUERY_TYPES.map((t) => (
   description: KINDS[t].description,
 }));
 
-/** WITHOUT_FILTERS are the kinds about models rather than the population. */
-const WITHOUT_FILTERS = new Set<QueryType>(['model_performance']);
+/** WITHOUT_FILTERS are the kinds about models or the whole platform rather than a population. */
+const WITHOUT_FILTERS = new Set<QueryType>(['forecast', 'model_performance']);
 
 function isQueryType(t: unknown): t is QueryType {
   return (QUERY_TYPES as readonly unknown[]).includes(t);

@@ -1,10 +1,11 @@
 import { DataSourceSettings } from '@grafana/data';
 import { fireEvent, render, screen } from '@testing-library/react';
 import React, { useState } from 'react';
+import selectEvent from 'react-select-event';
 
 import { click, enter, field, pick, removeLast, setup } from '../editor-test-utils';
 import { makeDataSource, useTemplateVariables } from '../test-utils';
-import { BdcOptions, BdcSecureJsonData } from '../types';
+import { BdcOptions, BdcSecureJsonData, DEFAULTS } from '../types';
 import { ConfigEditor } from './ConfigEditor';
 import { VariableQueryEditor } from './VariableQueryEditor';
 
@@ -173,8 +174,9 @@ describe('QueryEditor of user behaviour', () => {
 
 describe('QueryEditor of forecasts and models', () => {
   describe('forecast', () => {
-    it('edits the series, the horizon and the levels', async () => {
+    it('edits the series, the horizon and the levels, without population filters', async () => {
       const { last } = await setup('forecast');
+      expect(screen.queryByLabelText('Region')).not.toBeInTheDocument();
       await pick('Series', 'trainer_utilization');
       await enter('Horizon (days)', '56');
       await removeLast('Interval levels');
@@ -186,38 +188,86 @@ describe('QueryEditor of forecasts and models', () => {
         horizon: 56,
         levels: [80, 99],
       });
+      await enter('Horizon (days)', '366');
+      expect(last()).toMatchObject({ horizon: 56 });
+    });
+
+    it('edits the method, the history and the backtest, and leaves defaults out of the JSON', async () => {
+      const { last } = await setup('forecast');
+      await click('Theta');
+      await enter('History (days)', '120');
+      await click('Backtest');
+      expect(last()).toEqual({
+        refId: 'A',
+        queryType: 'forecast',
+        series: 'appointments',
+        horizon: 28,
+        levels: [80, 95],
+        method: 'theta',
+        historyDays: 120,
+        backtest: true,
+      });
+      await click('Auto (ETS)');
+      await enter('History (days)', '');
+      await click('Backtest');
+      expect(last()).toEqual({ refId: 'A', queryType: 'forecast', ...DEFAULTS.forecast });
+      await enter('History (days)', '7');
+      expect(last()).not.toHaveProperty('historyDays');
     });
   });
 
   describe('predictions', () => {
-    it('edits the model from resources/models, the horizon, the threshold and the limit', async () => {
+    it('offers the scoring models of resources/models and edits the horizon, the threshold and the limit', async () => {
       const { last, getResource, onChange } = await setup('predictions');
-      await pick('Model', 'churn');
       expect(getResource).toHaveBeenCalledWith('models');
+      await selectEvent.openMenu(field('Model'));
+      expect(screen.queryByText(/evaluation_score/)).not.toBeInTheDocument();
+      expect(screen.queryByText(/^engagement/)).not.toBeInTheDocument();
       await enter('Horizon (days)', '14');
       await enter('Threshold', '0.75');
       await enter('Limit', '5000');
       const calls = onChange.mock.calls.length;
       await enter('Threshold', '1.5');
+      await enter('Horizon (days)', '91');
       expect(onChange.mock.calls.length).toBe(calls);
       await enter('Limit', '250');
       expect(last()).toEqual({
         refId: 'A',
         queryType: 'predictions',
-        model: 'churn',
+        model: 'noshow',
         horizon: 14,
         threshold: 0.75,
         limit: 250,
       });
     });
+
+    it("drops the horizon for churn, whose horizon is the model's own, and gives it back for no-shows", async () => {
+      const { last } = await setup('predictions');
+      await pick('Model', 'churn (version 2, trained 2026-06-01)');
+      expect(last()).toEqual({ refId: 'A', queryType: 'predictions', model: 'churn', threshold: 0.5, limit: 100 });
+      expect(screen.queryByLabelText('Horizon (days)')).not.toBeInTheDocument();
+      await pick('Model', 'noshow (version 3, trained 2026-06-01)');
+      expect(last()).toEqual({ refId: 'A', queryType: 'predictions', ...DEFAULTS.predictions });
+    });
   });
 
   describe('model_performance', () => {
-    it('edits the model, without population filters', async () => {
+    it('edits the model, the version and the recent days, without population filters', async () => {
       const { last } = await setup('model_performance');
       expect(screen.queryByLabelText('Region')).not.toBeInTheDocument();
-      await pick('Model', 'evaluation');
-      expect(last()).toEqual({ refId: 'A', queryType: 'model_performance', model: 'evaluation' });
+      await pick('Model', 'evaluation_score (not trained yet)');
+      await enter('Version', '2');
+      await enter('Recent days', '60');
+      expect(last()).toEqual({
+        refId: 'A',
+        queryType: 'model_performance',
+        model: 'evaluation_score',
+        version: 2,
+        recentDays: 60,
+      });
+      await enter('Version', '');
+      await enter('Recent days', '400');
+      expect(last()).toEqual({ refId: 'A', queryType: 'model_performance', model: 'evaluation_score', recentDays: 60 });
     });
   });
 });

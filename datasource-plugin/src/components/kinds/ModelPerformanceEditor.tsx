@@ -1,26 +1,68 @@
-import { InlineField, Select } from '@grafana/ui';
+import { InlineField, Stack } from '@grafana/ui';
 import React from 'react';
 
-import { PERFORMANCE_MODELS } from '../../types';
-import { selected, useOptions, variableOptions } from '../useOptions';
-import { KindProps, LABEL_WIDTH } from './common';
+import { ModelPerformanceQuery, PERFORMANCE_MODELS } from '../../types';
+import { NumberInput } from '../NumberInput';
+import { KindProps } from './common';
+import { ModelField } from './ModelField';
 
-/** ModelPerformanceEditor picks the model whose versions and metrics to show. */
+type OptionalNumber = 'version' | 'recentDays';
+
+/**
+ * ModelPerformanceEditor picks the model whose versions and metrics to show, and which version's
+ * reliability is measured on how many recent days.
+ */
 export function ModelPerformanceEditor({ query, datasource, onChange }: KindProps<'model_performance'>) {
-  const models = useOptions<string>(datasource, 'models', PERFORMANCE_MODELS);
-  const options = [...models.options, ...variableOptions()];
+  const set = (key: OptionalNumber, value: number | undefined) => {
+    const next: ModelPerformanceQuery = { ...query };
+    if (value === undefined) {
+      delete next[key];
+    } else {
+      next[key] = value;
+    }
+    onChange(next);
+  };
   return (
-    <InlineField label="Model" labelWidth={LABEL_WIDTH} error={models.error} invalid={Boolean(models.error)}>
-      <Select
-        inputId="model-performance-model"
-        aria-label="Model"
-        width={22}
-        options={options}
-        value={selected(query.model, options)}
-        isLoading={models.loading}
-        allowCustomValue
-        onChange={(v) => v?.value && onChange({ ...query, model: v.value })}
+    <Stack gap={0} wrap="wrap">
+      <ModelField
+        id="model-performance-model"
+        datasource={datasource}
+        value={query.model}
+        models={PERFORMANCE_MODELS}
+        onChange={(model) => onChange({ ...query, model })}
       />
-    </InlineField>
+      <InlineField
+        label="Version"
+        labelWidth={10}
+        tooltip="Version whose reliability is drawn; empty for the promoted one"
+      >
+        <NumberInput
+          id="model-performance-version"
+          value={query.version}
+          min={1}
+          max={2147483647}
+          integer
+          placeholder="promoted"
+          onCommit={(v) => set('version', v)}
+          onClear={() => set('version', undefined)}
+        />
+      </InlineField>
+      <InlineField
+        label="Recent days"
+        labelWidth={14}
+        tooltip="The reliability is measured on the rows labelled in these days before the range's end, 1 to 365"
+      >
+        <NumberInput
+          id="model-performance-recent"
+          value={query.recentDays}
+          min={1}
+          max={365}
+          integer
+          placeholder="28"
+          onCommit={(v) => set('recentDays', v)}
+          onClear={() => set('recentDays', undefined)}
+        />
+      </InlineField>
+    </Stack>
   );
 }

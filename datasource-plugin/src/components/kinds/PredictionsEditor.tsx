@@ -1,39 +1,50 @@
-import { InlineField, Select, Stack } from '@grafana/ui';
+import { InlineField, Stack } from '@grafana/ui';
 import React from 'react';
 
-import { MAX_PREDICTIONS_LIMIT, PREDICTION_MODELS } from '../../types';
+import { MAX_PREDICTIONS_HORIZON, MAX_PREDICTIONS_LIMIT, PREDICTION_MODELS, PredictionsQuery } from '../../types';
 import { NumberInput } from '../NumberInput';
-import { selected, useOptions, variableOptions } from '../useOptions';
-import { KindProps, LABEL_WIDTH } from './common';
+import { KindProps } from './common';
+import { ModelField } from './ModelField';
 
-/** PredictionsEditor edits the list of individuals at risk: model, horizon, threshold and length. */
+/** DEFAULT_HORIZON is the no-show horizon a query gets when it switches to that model. */
+const DEFAULT_HORIZON = 7;
+
+/**
+ * PredictionsEditor edits the list of individuals at risk: the model (the scoring ones of
+ * resources/models), the horizon of upcoming appointments (no-show only: churn's horizon is the
+ * model's own 30 days), the threshold and the length.
+ */
 export function PredictionsEditor({ query, datasource, onChange }: KindProps<'predictions'>) {
-  const models = useOptions<string>(datasource, 'models', PREDICTION_MODELS);
-  const options = [...models.options, ...variableOptions()];
+  const onModel = (model: string) => {
+    const { horizon, ...rest } = query;
+    const next: PredictionsQuery = { ...rest, model };
+    if (model !== 'churn') {
+      next.horizon = horizon ?? DEFAULT_HORIZON;
+    }
+    onChange(next);
+  };
   return (
     <Stack gap={0} wrap="wrap">
-      <InlineField label="Model" labelWidth={LABEL_WIDTH} error={models.error} invalid={Boolean(models.error)}>
-        <Select
-          inputId="predictions-model"
-          aria-label="Model"
-          width={22}
-          options={options}
-          value={selected(query.model, options)}
-          isLoading={models.loading}
-          allowCustomValue
-          onChange={(v) => v?.value && onChange({ ...query, model: v.value })}
-        />
-      </InlineField>
-      <InlineField label="Horizon (days)" labelWidth={16} tooltip="Appointments or users due within this many days">
-        <NumberInput
-          id="predictions-horizon"
-          value={query.horizon}
-          min={1}
-          max={90}
-          integer
-          onCommit={(horizon) => onChange({ ...query, horizon })}
-        />
-      </InlineField>
+      <ModelField
+        id="predictions-model"
+        datasource={datasource}
+        value={query.model}
+        models={PREDICTION_MODELS}
+        onChange={onModel}
+      />
+      {query.model !== 'churn' && (
+        <InlineField label="Horizon (days)" labelWidth={16} tooltip="Appointments scheduled within this many days">
+          <NumberInput
+            id="predictions-horizon"
+            value={query.horizon}
+            min={1}
+            max={MAX_PREDICTIONS_HORIZON}
+            integer
+            placeholder={String(DEFAULT_HORIZON)}
+            onCommit={(horizon) => onChange({ ...query, horizon })}
+          />
+        </InlineField>
+      )}
       <InlineField label="Threshold" labelWidth={12} tooltip="Smallest risk listed, 0 to 1">
         <NumberInput
           id="predictions-threshold"
