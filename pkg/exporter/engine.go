@@ -55,6 +55,9 @@ type Engine struct {
 	slots  chan struct{} // bounds the queries running at once
 	now    func() time.Time
 
+	// version changes whenever what Collect sends may have: a refresh ended, sources changed.
+	version atomic.Uint64
+
 	mu      sync.Mutex
 	states  map[string]*state // by source name
 	cancels map[string]context.CancelFunc
@@ -97,6 +100,7 @@ func (e *Engine) Start(ctx context.Context, sources []Source) {
 func (e *Engine) Replace(old []string, sources []Source) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
+	defer e.version.Add(1)
 	keep := map[string]bool{}
 	for _, s := range sources {
 		if st, ok := e.states[s.Name()]; ok && st.source.Key() == s.Key() {
@@ -176,6 +180,7 @@ func (e *Engine) refresh(ctx context.Context, st *state) {
 	if ctx.Err() != nil && errors.Is(err, context.Canceled) {
 		return // shutting down or reloaded: not a failure of the query
 	}
+	defer e.version.Add(1)
 	st.duration.Store(int64(time.Since(begin)))
 	st.attempted.Store(true)
 	if err != nil {
@@ -189,6 +194,10 @@ func (e *Engine) refresh(ctx context.Context, st *state) {
 	st.success.Store(true)
 	st.lastSuccess.Store(time.Now().UnixNano())
 }
+
+// Version changes whenever the metrics Collect sends may have changed (a refresh ended, the
+// sources were replaced): a scrape handler re-encodes them only then.
+func (e *Engine) Version() uint64 { return e.version.Load() }
 
 // Ready reports whether every source has been refreshed at least once.
 func (e *Engine) Ready() bool {

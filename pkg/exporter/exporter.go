@@ -56,7 +56,8 @@ type Exporter struct {
 	db            *store.DB
 	logger        *slog.Logger
 	opts          Options
-	registry      *prometheus.Registry
+	registry      *prometheus.Registry // everything but the engine
+	engineReg     *prometheus.Registry // the engine, encoded once per refresh (metricsHandler)
 	engine        *Engine
 	probeInterval time.Duration
 	up            atomic.Bool // the last ping succeeded
@@ -84,7 +85,7 @@ func New(db *store.DB, logger *slog.Logger, opts Options) (*Exporter, error) {
 		schedules[g] = s
 	}
 	opts.Schedules = schedules
-	e := &Exporter{db: db, logger: logger, opts: opts, registry: prometheus.NewRegistry(), probeInterval: DefaultProbeInterval,
+	e := &Exporter{db: db, logger: logger, opts: opts, registry: prometheus.NewRegistry(), engineReg: prometheus.NewRegistry(), probeInterval: DefaultProbeInterval,
 		engine: NewEngine(db, opts.Concurrency, logger)}
 	if opts.Now != nil {
 		e.engine.now = opts.Now
@@ -101,7 +102,8 @@ func New(db *store.DB, logger *slog.Logger, opts Options) (*Exporter, error) {
 			return nil, err
 		}
 	}
-	e.registry.MustRegister(e.engine,
+	e.engineReg.MustRegister(e.engine)
+	e.registry.MustRegister(
 		versioncollector.NewCollector(Name),
 		collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
@@ -118,7 +120,7 @@ func New(db *store.DB, logger *slog.Logger, opts Options) (*Exporter, error) {
 	return e, nil
 }
 
-// Registry is where collectors of the exporter register.
+// Registry is where collectors of the exporter register (gathered at every scrape).
 func (e *Exporter) Registry() *prometheus.Registry { return e.registry }
 
 // Run refreshes the metrics and probes the database until ctx ends.
@@ -236,8 +238,7 @@ func (e *Exporter) Ready() bool { return e.reached.Load() && e.engine.Ready() }
 // Handler serves the exporter's endpoints; metricsPath is usually /metrics.
 func (e *Exporter) Handler(metricsPath string) (http.Handler, error) {
 	mux := http.NewServeMux()
-	mux.Handle(metricsPath, promhttp.InstrumentMetricHandler(e.registry,
-		promhttp.HandlerFor(e.registry, promhttp.HandlerOpts{ErrorLog: slog.NewLogLogger(e.logger.Handler(), slog.LevelError)})))
+	mux.Handle(metricsPath, promhttp.InstrumentMetricHandler(e.registry, newMetricsHandler(e.engine, e.engineReg, e.registry, e.logger)))
 	mux.HandleFunc("/-/healthy", func(w http.ResponseWriter, _ *http.Request) {
 		fmt.Fprintln(w, "Healthy")
 	})
