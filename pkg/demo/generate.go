@@ -152,9 +152,11 @@ func (p *plan) staffBlock(from, to int) *block {
 		if r.Float64() < 0.3 {
 			weekday = 240 // part-time
 		}
+		// Saturday mornings: 60% of trainers, enough for Saturday's share of the bookings
+		// (AppointmentWeekdayWeights) at the weekdays' utilization.
 		saturday := 0
-		if r.Float64() < 0.25 {
-			saturday = 180
+		if r.Float64() < 0.6 {
+			saturday = 240
 		}
 		var lastLogin *time.Time
 		sessions := 0

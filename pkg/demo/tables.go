@@ -96,7 +96,7 @@ create table if not exists bdc_demo.evaluation_truth (
 `
 
 // GeneratorVersion changes whenever the same Config would generate different rows.
-const GeneratorVersion = 1
+const GeneratorVersion = 2
 
 // block is the rows of one unit of generation (a range of staff or of beneficiaries).
 type block struct {

@@ -48,8 +48,9 @@ var (
 )
 
 // AppointmentWeekdayWeights is the designed relative booking volume per weekday (time.Weekday
-// order, Sunday first): appointments are placed in their week by these weights.
-var AppointmentWeekdayWeights = [7]float64{0.05, 1.0, 1.1, 1.0, 1.05, 0.85, 0.30}
+// order, Sunday first): appointments are placed in their week by these weights. Trainers do not
+// work on Sundays, so nothing is booked then.
+var AppointmentWeekdayWeights = [7]float64{0, 1.0, 1.1, 1.0, 1.05, 0.85, 0.30}
 
 // WeekdayWeekendRatio is the designed ratio of mean appointments on a weekday to mean
 // appointments on a weekend day.
