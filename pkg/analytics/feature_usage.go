@@ -168,7 +168,26 @@ func (q *FeatureUsageQuery) build(covered *time.Time) Executed {
 	start, startTS := cal.start(0), cal.startTime(0)
 	ps := cal.sql(a, 0)
 	feats := reader.features(startTS, start)
-	days := reader.days(Event{Kind: EventActivity}, startTS, start)
+	activity := Event{Kind: EventActivity}
+	// A user's active periods, each once with whether the next one follows. From the rollup,
+	// whose rows come in (user_id, day) order, the last day of each period (lead) says it in
+	// one window pass; raw days are hashed first.
+	var ua string
+	if reader.daysFromRollup(activity, startTS, start) {
+		ua = `ua as (
+  select user_id, p, coalesce(np = p + 1, false) as back from (
+    select e.user_id, ` + ps.index("e.day") + ` as p, lead(` + ps.index("e.day") + `) over (partition by e.user_id order by e.day) as np
+    from (` + reader.days(activity, startTS, start) + `) e
+    where e.user_id in (select user_id from pop)
+  ) d
+  where np is distinct from p
+)`
+	} else {
+		ua = `ua as (
+  select user_id, p, coalesce(lead(p) over (partition by user_id order by p) = p + 1, false) as back
+  from (select distinct e.user_id, ` + ps.index("e.day") + ` as p from (` + reader.days(activity, startTS, start) + `) e where e.user_id in (select user_id from pop)) x
+)`
+	}
 	only := inList(a, "f.feature", q.Features, "text")
 	last := a.addTyped(cal.count()-1, "int")
 	sql := "with " + pop + `,
@@ -178,10 +197,7 @@ fu as (
   where ` + and("f.user_id in (select user_id from pop)", only) + `
   group by 1, 2, 3
 ),
-ua as (
-  select user_id, p, coalesce(lead(p) over (partition by user_id order by p) = p + 1, false) as back
-  from (select distinct e.user_id, ` + ps.index("e.day") + ` as p from (` + days + `) e where e.user_id in (select user_id from pop)) x
-)
+` + ua + `
 select 't', '', (select count(distinct user_id) from ua), 0::bigint, count(*), count(*) filter (where back)
 from ua where p < ` + last + `
 union all

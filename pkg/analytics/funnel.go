@@ -177,12 +177,14 @@ type FunnelStep struct {
 // Funnel computes a funnel.
 //
 // The statement reads each step's events once per source table (activity steps together, with a
-// bit per step), folds them to one row per user and instant with the mask of the steps matched,
-// and then follows the order over each user's instants sorted once: ordered funnels stack one
-// window per step, each giving the next step's time of the greedy chain from every instant,
-// strict funnels read the next rows with lead(), unordered ones take
-// for every step its first instant at or after the attempt's start. There are no joins between a
-// user's events and no pairing of them.
+// bit per step) and follows the order over each user's events sorted once: ordered funnels stack
+// one window per step, each giving the next step's time of the greedy chain from every event
+// (frames bounded by time, so events at the same instant need no folding), strict funnels fold
+// the events to one row per instant and read the next rows with lead(), unordered ones take for
+// every step its first instant at or after the attempt's start. There are no joins between a
+// user's events and no pairing of them. A user's chain involves only their own events, so the
+// population (and the breakdown) is joined to the users' best attempts at the end, not to every
+// event; with filters, the events are also restricted to the population up front.
 func (e *Engine) Funnel(ctx context.Context, q FunnelQuery) (*FunnelResult, error) {
 	if err := q.Validate(); err != nil {
 		return nil, err
@@ -259,10 +261,12 @@ func (q *FunnelQuery) build() Executed {
 		// time of step k for a chain whose step j is at a row equals the minimum, over the
 		// later rows holding step j+1, of their own step-k times. Each level j is one window
 		// over the same order (no re-sort, no join), from the last step back to the first:
-		// c<j>_<k> is the time of step k for a chain with step j at this row.
-		level := "select user_id, bd, ts, mask from occ"
+		// c<j>_<k> is the time of step k for a chain with step j at this row. "Later" is a
+		// strictly later instant (a range frame ending a microsecond, PostgreSQL's resolution,
+		// before the row), so rows at the same instant see the same frame.
+		level := "select user_id, ts, mask from occ"
 		for j := n - 1; j >= 1; j-- {
-			cols := []string{"user_id", "bd", "ts", "mask"}
+			cols := []string{"user_id", "ts", "mask"}
 			for k := j + 1; k <= n; k++ {
 				prev := "ts"
 				if k > j+1 {
@@ -270,24 +274,32 @@ func (q *FunnelQuery) build() Executed {
 				}
 				cols = append(cols, fmt.Sprintf("min(%s) filter (where %s) over w as c%d_%d", prev, has("mask", j+1), j, k))
 			}
-			level = "select " + strings.Join(cols, ", ") + "\n    from (" + level + ") l" + strconv.Itoa(j+1) +
-				"\n    window w as (partition by user_id order by ts desc rows between unbounded preceding and 1 preceding)"
+			// Level j reads the rows of step j+1 and serves those of steps 1 to j: the rows
+			// of later steps only are done with (filtering keeps the order, so no re-sort).
+			keep := ""
+			if j < n-1 {
+				keep = "\n    where (mask & " + strconv.Itoa(1<<(j+1)-1) + ") <> 0"
+			}
+			level = "select " + strings.Join(cols, ", ") + "\n    from (" + level + ") l" + strconv.Itoa(j+1) + keep +
+				"\n    window w as (partition by user_id order by ts desc range between unbounded preceding and '1 microsecond' preceding)"
 		}
-		b.WriteString("att as (\n  select user_id, bd, ts as t1")
+		b.WriteString("att as (\n  select user_id, ts as t1")
 		for k := 2; k <= n; k++ {
 			fmt.Fprintf(&b, ", case when c1_%d <= ts + %s then c1_%d end as t%d", k, w, k, k)
 		}
 		b.WriteString("\n  from (\n    " + level + "\n  ) l1\n  where " + has("mask", 1) + "\n)")
 		ctes = append(ctes, b.String(), bestCTE("att", n))
 	case OrderStrict:
-		b.WriteString("sx as (\n  select user_id, bd, ts, mask")
+		// lead() reads the user's next instants: one row per instant, with the steps matched.
+		ctes = append(ctes, "inst as (\n  select user_id, ts, bit_or(mask) as mask from occ group by user_id, ts\n)")
+		b.WriteString("sx as (\n  select user_id, ts, mask")
 		for j := 1; j < n; j++ {
 			fmt.Fprintf(&b, ",\n    lead(ts, %d) over w as l%dt, lead(mask, %d) over w as l%dm", j, j, j, j)
 		}
-		b.WriteString("\n  from occ\n  window w as (partition by user_id order by ts)\n)")
+		b.WriteString("\n  from inst\n  window w as (partition by user_id order by ts)\n)")
 		ctes = append(ctes, b.String())
 		b.Reset()
-		b.WriteString("att as (\n  select user_id, bd, ts as t1")
+		b.WriteString("att as (\n  select user_id, ts as t1")
 		reached := "true"
 		for k := 2; k <= n; k++ {
 			reached += fmt.Sprintf(" and %s and l%dt <= ts + %s", has(fmt.Sprintf("l%dm", k-1), k), k-1, w)
@@ -296,11 +308,12 @@ func (q *FunnelQuery) build() Executed {
 		b.WriteString("\n  from sx where " + has("mask", 1) + "\n)")
 		ctes = append(ctes, b.String(), bestCTE("att", n))
 	case OrderUnordered:
-		b.WriteString("ux as (\n  select user_id, bd, ts, mask")
+		// The frame is every row at or after the row's instant (its peers included).
+		b.WriteString("ux as (\n  select user_id, ts, mask")
 		for k := 1; k <= n; k++ {
 			fmt.Fprintf(&b, ",\n    min(ts) filter (where %s) over w as f%d", has("mask", k), k)
 		}
-		b.WriteString("\n  from occ\n  window w as (partition by user_id order by ts desc rows between unbounded preceding and current row)\n)")
+		b.WriteString("\n  from occ\n  window w as (partition by user_id order by ts desc range between unbounded preceding and current row)\n)")
 		ctes = append(ctes, b.String())
 		var in, count []string
 		for k := 1; k <= n; k++ {
@@ -308,8 +321,12 @@ func (q *FunnelQuery) build() Executed {
 			count = append(count, fmt.Sprintf("case when f%d <= ts + %s then 1 else 0 end", k, w))
 		}
 		ctes = append(ctes,
-			"att as (\n  select user_id, bd, ts, array["+strings.Join(in, ", ")+"] as fs,\n    "+strings.Join(count, " + ")+" as reached\n  from ux\n)",
-			"best as (\n  select distinct on (user_id) user_id, bd, fs from att order by user_id, reached desc, ts\n)",
+			"att as (\n  select user_id, ts, array["+strings.Join(in, ", ")+"] as fs,\n    "+strings.Join(count, " + ")+" as reached\n  from ux\n)",
+			`best as (
+  select b.user_id, p.bd, b.fs
+  from (select distinct on (user_id) user_id, fs from att order by user_id, reached desc, ts) b
+  join pop p on p.user_id = b.user_id
+)`,
 			`steps as (
   select b.bd, row_number() over s as k, extract(epoch from u.t - lag(u.t) over s)::float8 as secs
   from best b cross join lateral unnest(b.fs) as u(t)
@@ -323,8 +340,9 @@ from steps group by bd, k`
 	return Executed{SQL: sql, Args: a.vals}
 }
 
-// bestCTE keeps each user's best attempt from the attempts of from (columns user_id, bd,
-// t1..tn, null from the first step not reached) and unpivots it into "steps(bd, k, secs)".
+// bestCTE keeps each user's best attempt from the attempts of from (columns user_id, t1..tn, null
+// from the first step not reached), joins it to the population for the breakdown, and unpivots
+// it into "steps(bd, k, secs)".
 func bestCTE(from string, n int) string {
 	var reached, cols, vals []string
 	for k := 1; k <= n; k++ {
@@ -337,9 +355,13 @@ func bestCTE(from string, n int) string {
 		vals = append(vals, fmt.Sprintf("(%d, t%d, extract(epoch from t%d - t%d)::float8)", k, k, k, k-1))
 	}
 	return `best as (
-  select distinct on (user_id) user_id, bd, ` + strings.Join(cols, ", ") + `
-  from ` + from + `
-  order by user_id, 1 + ` + strings.Join(reached, " + ") + ` desc, t1
+  select b.*, p.bd
+  from (
+    select distinct on (user_id) user_id, ` + strings.Join(cols, ", ") + `
+    from ` + from + `
+    order by user_id, 1 + ` + strings.Join(reached, " + ") + ` desc, t1
+  ) b
+  join pop p on p.user_id = b.user_id
 ),
 steps as (
   select b.bd, s.k, s.secs
@@ -348,9 +370,10 @@ steps as (
 )`
 }
 
-// occurrences is "occ(user_id, bd, ts, mask)": one row per user and instant at which the user
-// did at least one step's event in the range, with bit k-1 of mask set when step k matched.
-// Each source table is read once for all the steps it serves.
+// occurrences is "occ(user_id, ts, mask)": one row per event of any step in the range, with bit
+// k-1 of mask set when it matches step k. Each source table is read once for all the steps it
+// serves. Rows of users outside the population are left for the final join with it to drop,
+// unless filters make the population a small part of the users.
 func (q *FunnelQuery) occurrences(a *sqlArgs) string {
 	from := a.addTyped(q.From, "timestamptz")
 	to := a.addTyped(q.To, "timestamptz")
@@ -361,6 +384,10 @@ func (q *FunnelQuery) occurrences(a *sqlArgs) string {
 			kinds = append(kinds, e.Kind)
 		}
 		byKind[e.Kind] = append(byKind[e.Kind], i)
+	}
+	inPop := ""
+	if !q.Filters.IsZero() {
+		inPop = "user_id in (select user_id from pop)"
 	}
 	var parts []string
 	for _, kind := range kinds {
@@ -387,6 +414,6 @@ func (q *FunnelQuery) occurrences(a *sqlArgs) string {
 		parts = append(parts, "select "+s.user+" as user_id, "+s.ts+" as ts, "+strings.Join(terms, " | ")+" as mask from "+s.from+
 			" where "+and(s.ts+" >= "+from, s.ts+" < "+to, s.cond, match))
 	}
-	return "occ as (\n  select p.user_id, p.bd, o.ts, bit_or(o.mask) as mask\n  from (\n    " + strings.Join(parts, "\n    union all\n    ") +
-		"\n  ) o\n  join pop p on p.user_id = o.user_id\n  group by p.user_id, p.bd, o.ts\n)"
+	return "occ as (\n  select user_id, ts, mask from (\n    " + strings.Join(parts, "\n    union all\n    ") +
+		"\n  ) o\n  where " + and(inPop, "mask <> 0") + "\n)"
 }

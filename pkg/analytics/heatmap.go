@@ -3,6 +3,8 @@ package analytics
 import (
 	"context"
 	"fmt"
+	"strconv"
+	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -83,11 +85,14 @@ func (e *Engine) Heatmap(ctx context.Context, q HeatmapQuery) (*HeatmapResult, e
 	ex, err := e.query(ctx, false, func(*time.Time) Executed { return q.build() }, func(rows pgx.Rows) error {
 		var (
 			typ          *string
-			wd, hour     int
+			cell         int
 			events, user int64
 		)
-		if err := rows.Scan(&typ, &wd, &hour, &events, &user); err != nil {
+		if err := rows.Scan(&typ, &cell, &events, &user); err != nil {
 			return err
+		}
+		if cell < 0 || cell >= 7*24 {
+			return fmt.Errorf("heatmap cell %d out of range", cell)
 		}
 		key := ""
 		if typ != nil {
@@ -96,7 +101,7 @@ func (e *Engine) Heatmap(ctx context.Context, q HeatmapQuery) (*HeatmapResult, e
 		if cells[key] == nil {
 			cells[key] = emptyHeatmap()
 		}
-		c := &cells[key][(wd-1)*24+hour]
+		c := &cells[key][cell]
 		c.Events, c.Users = events, user
 		totals[key] += events
 		return nil
@@ -121,29 +126,91 @@ func emptyHeatmap() []HeatmapCell {
 	return c
 }
 
-// build writes the statement; it returns rows (activity type or null for the total, ISO weekday,
-// hour, events, users) for the cells with events.
+// build writes the statement; it returns rows (activity type or null for the total, cell,
+// events, users) for the cells with events, where cell is (ISO weekday - 1) * 24 + hour.
+//
+// The events are first grouped by cell and user (one hash aggregate, no sort), then by cell: the
+// distinct users of a cell are the groups of the first level, so there is no count(distinct)
+// to sort. The population filter applies to those groups rather than to every event, since it
+// depends on the user only. The local hour of an event comes from its UTC offset, looked up in
+// the range's offset periods (localHourCell) rather than converted row by row.
 func (q *HeatmapQuery) build() Executed {
 	a := &sqlArgs{}
 	pop := populationCTE(a, q.Filters, BreakdownNone)
 	s := sourceOf(a, q.Event.Kind, q.Filters)
 	cond := s.cond
-	typ := "null::text"
 	if q.Event.Kind == EventActivity {
 		cond = and(cond, activityCond(a, q.Event))
-		typ = "x.activity_type"
 	}
-	tz := a.addTyped(q.TimeZone, "text")
-	ev := "ev as (\n  select " + s.user + " as user_id, " + typ + " as typ, (" + s.ts + " at time zone " + tz + ") as local\n  from " + s.from +
-		"\n  where " + and(s.ts+" >= "+a.addTyped(q.From, "timestamptz"), s.ts+" < "+a.addTyped(q.To, "timestamptz"), cond) +
-		"\n    and " + s.user + " in (select user_id from pop)\n)"
-	sel, group := "null::text", "wd, hour"
+	cell := localHourCell(a, s.ts, q.From, q.To, q.Location())
+	from := a.addTyped(q.From, "timestamptz")
+	to := a.addTyped(q.To, "timestamptz")
+	typ, group := "null::text", "2, 3"
 	if q.ByActivityType {
-		// One pass gives the cells per type and the total.
-		sel, group = "case when grouping(typ) = 0 then typ end", "wd, hour, grouping sets ((), (typ))"
+		// The cells of each type and of the total in the same pass: the total's rows are those
+		// not grouped by type.
+		typ, group = "case when grouping(x.activity_type) = 0 then x.activity_type end", "grouping sets ((2, 3), (x.activity_type, 2, 3))"
 	}
-	sql := "with " + pop + ",\n" + ev + "\nselect " + sel + `, wd, hour, count(*), count(distinct user_id)
-from (select user_id, typ, extract(isodow from local)::int as wd, extract(hour from local)::int as hour from ev) h
-group by ` + group
+	sql := "with " + pop + `,
+uc as (
+  select ` + typ + ` as typ, ` + cell + ` as cell, ` + s.user + ` as user_id, count(*) as n
+  from ` + s.from + `
+  where ` + and(s.ts+" >= "+from, s.ts+" < "+to, cond) + `
+  group by ` + group + `
+)
+select typ, cell::int, sum(n)::bigint, count(*)
+from uc
+where user_id in (select user_id from pop)
+group by typ, cell`
 	return Executed{SQL: sql, Args: a.vals}
+}
+
+// maxOffsetPeriods bounds the UTC offset periods localHourCell writes out; a range with more
+// (decades of daylight saving changes) converts each event's time instead.
+const maxOffsetPeriods = 64
+
+// hourCellShift makes the hour number of an instant positive for every year PostgreSQL and
+// Validate allow (from year 1, about -6.2e10 seconds) and aligns cell 0 on a Monday 00:00: a whole
+// number of weeks, plus the 3 days from Monday 1969-12-29 to the epoch, a Thursday.
+const hourCellShift = 110_000*7*86400 + 3*86400
+
+// localHourCell is the SQL of the heatmap cell, (ISO weekday - 1) * 24 + hour, of the local time
+// in loc of the instant ts, for instants in [from, to). The local time is UTC plus the offset in
+// force, which changes only at the zone's transitions: the range is cut into its offset periods
+// (each daylight saving change, exactly, whatever the offset: half hours, quarter hours) and the
+// offset of an instant is a CASE over the cut points, so no row pays a time zone conversion.
+func localHourCell(a *sqlArgs, ts string, from, to time.Time, loc *time.Location) string {
+	type period struct {
+		end    time.Time // exclusive; zero for the last period
+		offset int
+	}
+	var periods []period
+	for t := from; t.Before(to) && len(periods) <= maxOffsetPeriods; {
+		_, offset := t.In(loc).Zone()
+		_, end := t.In(loc).ZoneBounds()
+		if end.IsZero() || !end.Before(to) {
+			periods = append(periods, period{offset: offset})
+			break
+		}
+		periods = append(periods, period{end: end, offset: offset})
+		t = end
+	}
+	if len(periods) == 0 || len(periods) > maxOffsetPeriods {
+		tz := a.addTyped(loc.String(), "text")
+		local := "(" + ts + " at time zone " + tz + ")"
+		return "((extract(isodow from " + local + ")::int - 1) * 24 + extract(hour from " + local + ")::int)"
+	}
+	offset := strconv.Itoa(periods[len(periods)-1].offset)
+	if len(periods) > 1 {
+		var b strings.Builder
+		b.WriteString("case")
+		for _, p := range periods[:len(periods)-1] {
+			b.WriteString(" when " + ts + " < " + a.addTyped(p.end, "timestamptz") + " then " + strconv.Itoa(p.offset))
+		}
+		b.WriteString(" else " + offset + " end")
+		offset = b.String()
+	}
+	// Whole seconds (floor) are enough for the hour; date_part's float8 epoch is exact to the
+	// microsecond in these years, and cheaper than extract's numeric.
+	return "(((floor(date_part('epoch', " + ts + "))::bigint + " + offset + " + " + strconv.Itoa(hourCellShift) + ") / 3600) % 168)"
 }

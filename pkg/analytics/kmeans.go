@@ -59,6 +59,7 @@ func rows(m *mat.Dense) [][]float64 {
 
 func sqDist(a, b []float64) float64 {
 	s := 0.0
+	b = b[:len(a)] // one bounds check, not one per coordinate
 	for i := range a {
 		d := a[i] - b[i]
 		s += d * d
@@ -91,15 +92,55 @@ func appendFloatBits(b []byte, v float64) []byte {
 	return b
 }
 
+// pointSet holds the points to cluster with their distinct values. Which centroid is nearest
+// depends only on a point's value, so Lloyd's assignments and k-means++'s distances are computed
+// once per distinct value (the platform's inactive beneficiaries share a few), while every sum
+// still runs over all the points in their order: the results are those of the plain algorithm,
+// bit for bit.
+type pointSet struct {
+	points   [][]float64
+	distinct [][]float64 // the first point of each distinct value, in order
+	of       []int       // the index in distinct of each point's value
+}
+
+func newPointSet(points [][]float64) *pointSet {
+	s := &pointSet{points: points, of: make([]int, len(points))}
+	index := map[string]int{}
+	var key []byte
+	for i, p := range points {
+		key = key[:0]
+		for _, v := range p {
+			key = appendFloatBits(key, v)
+		}
+		u, ok := index[string(key)]
+		if !ok {
+			u = len(s.distinct)
+			index[string(key)] = u
+			s.distinct = append(s.distinct, p)
+		}
+		s.of[i] = u
+	}
+	return s
+}
+
 // kmeansPlusPlus picks k initial centroids among the points (Arthur and Vassilvitskii): the first
 // uniformly, each next one with probability proportional to its squared distance to the nearest
 // centroid already picked. There must be at least k distinct points.
 func kmeansPlusPlus(points [][]float64, k int, r *rand.Rand) [][]float64 {
+	return newPointSet(points).plusPlus(k, r)
+}
+
+func (s *pointSet) plusPlus(k int, r *rand.Rand) [][]float64 {
+	points := s.points
 	n := len(points)
 	centroids := [][]float64{slices.Clone(points[r.IntN(n)])}
+	dd := make([]float64, len(s.distinct))
+	for u, p := range s.distinct {
+		dd[u] = sqDist(p, centroids[0])
+	}
 	d2 := make([]float64, n)
-	for i, p := range points {
-		d2[i] = sqDist(p, centroids[0])
+	for i := range points {
+		d2[i] = dd[s.of[i]]
 	}
 	for len(centroids) < k {
 		target := r.Float64() * floats.Sum(d2)
@@ -115,8 +156,11 @@ func kmeansPlusPlus(points [][]float64, k int, r *rand.Rand) [][]float64 {
 		}
 		c := slices.Clone(points[next])
 		centroids = append(centroids, c)
-		for i, p := range points {
-			d2[i] = min(d2[i], sqDist(p, c))
+		for u, p := range s.distinct {
+			dd[u] = min(dd[u], sqDist(p, c))
+		}
+		for i := range points {
+			d2[i] = dd[s.of[i]]
 		}
 	}
 	return centroids
@@ -135,7 +179,13 @@ type kmeansFit struct {
 // centroid left without points stays where it is), until no assignment changes or
 // KMeansMaxIterations. Inertia is the sum of squared distances to the assigned centroids.
 func lloyd(points [][]float64, initial [][]float64) kmeansFit {
+	return newPointSet(points).lloyd(initial)
+}
+
+func (s *pointSet) lloyd(initial [][]float64) kmeansFit {
+	points := s.points
 	k, d := len(initial), len(initial[0])
+	nearest := make([]int, len(s.distinct))
 	fit := kmeansFit{initial: initial, labels: make([]int, len(points))}
 	centroids := make([][]float64, k)
 	for c, ic := range initial {
@@ -151,14 +201,17 @@ func lloyd(points [][]float64, initial [][]float64) kmeansFit {
 	counts := make([]int, k)
 	for fit.iterations < KMeansMaxIterations {
 		changed := false
-		for i, p := range points {
+		for u, p := range s.distinct {
 			best, bestD := 0, math.Inf(1)
 			for c, m := range centroids {
 				if dd := sqDist(p, m); dd < bestD {
 					best, bestD = c, dd
 				}
 			}
-			if fit.labels[i] != best {
+			nearest[u] = best
+		}
+		for i := range points {
+			if best := nearest[s.of[i]]; fit.labels[i] != best {
 				fit.labels[i], changed = best, true
 			}
 		}
@@ -191,9 +244,14 @@ func lloyd(points [][]float64, initial [][]float64) kmeansFit {
 // seeds drawn from r, keeping the one of least inertia (the first on a tie). Clusters are then
 // numbered by size, largest first (a tie goes to the cluster of the earlier point).
 func kmeans(points [][]float64, k, nInit int, r *rand.Rand) kmeansFit {
+	return newPointSet(points).kmeans(k, nInit, r)
+}
+
+func (s *pointSet) kmeans(k, nInit int, r *rand.Rand) kmeansFit {
+	points := s.points
 	var best kmeansFit
 	for run := range nInit {
-		fit := lloyd(points, kmeansPlusPlus(points, k, r))
+		fit := s.lloyd(s.plusPlus(k, r))
 		if run == 0 || fit.inertia < best.inertia {
 			best = fit
 		}

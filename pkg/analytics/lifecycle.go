@@ -73,11 +73,12 @@ type LifecyclePeriod struct {
 
 // Lifecycle computes the lifecycle.
 //
-// The statement reads each user's events once, as one row per period in which the user was
-// active (periods before the one preceding the range fold into a single row), and classifies
-// each row from its neighbours in the user's order of periods (lag and lead): no earlier row
-// means new, the period just before means returning, any other resurrecting, and a gap after a
-// row means dormant in the period after it.
+// The statement reads each user's active days once, in (user_id, day) order (the rollup's
+// primary key gives it without a sort), numbers each day's period (periods before the one
+// preceding the range fold into one), and classifies from the neighbouring days (lag and lead in
+// one window pass): a user's first day in a period takes its status from the period of the day
+// before (none means new, the period just before means returning, any other resurrecting), and
+// the last day in a period followed by a gap makes the user dormant in the period after it.
 func (e *Engine) Lifecycle(ctx context.Context, q LifecycleQuery) (*LifecycleResult, error) {
 	if err := q.Validate(); err != nil {
 		return nil, err
@@ -89,26 +90,21 @@ func (e *Engine) Lifecycle(ctx context.Context, q LifecycleQuery) (*LifecycleRes
 	}
 	ex, err := e.query(ctx, e.useRollup(q.Location()), q.build, func(rows pgx.Rows) error {
 		var (
-			p      int
-			status string
-			n      int64
+			byPeriod                       bool
+			p                              int
+			fresh, back, revived, dormancy int64
 		)
-		if err := rows.Scan(&p, &status, &n); err != nil {
+		if err := rows.Scan(&byPeriod, &p, &fresh, &back, &revived, &dormancy); err != nil {
 			return err
 		}
 		if p < 0 || p >= len(res.Periods) {
-			return fmt.Errorf("period %d out of the range's %d", p, len(res.Periods))
+			return nil // the period before the range, or the one after it
 		}
 		per := &res.Periods[p]
-		switch status {
-		case "new":
-			per.New = n
-		case "returning":
-			per.Returning = n
-		case "resurrecting":
-			per.Resurrecting = n
-		case "dormant":
-			per.Dormant = -n
+		if byPeriod {
+			per.New, per.Returning, per.Resurrecting = fresh, back, revived
+		} else {
+			per.Dormant = -dormancy
 		}
 		return nil
 	})
@@ -128,7 +124,9 @@ func (e *Engine) Lifecycle(ctx context.Context, q LifecycleQuery) (*LifecycleRes
 }
 
 // build writes the statement, reading the rollup up to covered (nil: raw rows only). It returns
-// rows (period, status, users) for the statuses someone has.
+// rows (true, period, new, returning, resurrecting users, -) and (false, period, -, -, -, dormant
+// users), periods numbered from the range's first (-1 and -2 are before it, the last may be
+// after it).
 func (q *LifecycleQuery) build(covered *time.Time) Executed {
 	a := &sqlArgs{}
 	pop := populationCTE(a, q.Filters, BreakdownNone)
@@ -138,24 +136,25 @@ func (q *LifecycleQuery) build(covered *time.Time) Executed {
 	// which no period's "p - 1" matches.
 	ps := cal.sql(a, -1)
 	evt := days.days(q.Event, time.Time{}, civil{})
+	// One pass over the days in index order, and one hash aggregate with two grouping sets: the
+	// statuses by period, the dormant users by the period after theirs.
 	sql := "with " + pop + `,
-up as (
-  select e.user_id, case when e.day >= ` + ps.firstDay() + ` then ` + ps.index("e.day") + ` else -2 end as p
+ud as (
+  select e.user_id, e.day, case when e.day >= ` + ps.firstDay() + ` then ` + ps.index("e.day") + ` else -2 end as p
   from (` + evt + `) e
   where e.user_id in (select user_id from pop)
-  group by 1, 2
 ),
 st as (
-  select p, lag(p) over w as prev, lead(p) over w as next
-  from up
-  window w as (partition by user_id order by p)
+  select p, p + 1 as d, lag(p) over w as prev, lead(p) over w as next
+  from ud
+  window w as (partition by user_id order by day)
 )
-select p, status, count(*) from (
-  select p, case when prev is null then 'new' when prev = p - 1 then 'returning' else 'resurrecting' end as status
-  from st where p >= 0
-  union all
-  select p + 1, 'dormant' from st where p >= -1 and p + 1 < ` + a.addTyped(cal.count(), "int") + ` and (next is null or next > p + 1)
-) s
-group by 1, 2`
+select grouping(p) = 0, coalesce(p, d),
+  count(*) filter (where p >= 0 and prev is null),
+  count(*) filter (where p >= 0 and prev = p - 1),
+  count(*) filter (where p >= 0 and prev <> p and prev <> p - 1),
+  count(*) filter (where p >= -1 and next is distinct from p and (next is null or next > d))
+from st
+group by grouping sets ((p), (d))`
 	return Executed{SQL: sql, Args: a.vals, Rollup: days.used}
 }

@@ -386,11 +386,20 @@ func (q *PathsQuery) build() Executed {
 		}
 		parts = append(parts, "select "+cols+" where false")
 	}
-	g := "user_id, sid"
+	// Every window orders a sequence's events the same way (time, label in byte order, kind, row
+	// id), so one sort serves them all; the session id is compared byte-wise, which is enough to
+	// tell sessions apart and cheaper than the database's collation.
+	g := `user_id, sid collate "C"`
 	if q.GroupBy == GroupByUser {
 		g = "user_id"
 	}
-	over := "over (partition by " + g + ")"
+	order := `ts, label collate "C", src, id`
+	if len(parts) == 1 {
+		order = `ts, label collate "C", id` // one kind: src is a constant, which the planner drops from one sort and not the next
+	}
+	seq := `(partition by ` + g + ` order by ` + order + `)`
+	// A window over the whole sequence, in the same order so that it needs no sort of its own.
+	over := `over (partition by ` + g + ` order by ` + order + ` rows between unbounded preceding and unbounded following)`
 	flags := ""
 	if hasStart {
 		flags += ", is_s"
@@ -400,40 +409,49 @@ func (q *PathsQuery) build() Executed {
 	}
 	ctes := []string{pop,
 		"ev as (\n  select o.* from (\n    " + strings.Join(parts, "\n    union all\n    ") + "\n  ) o\n  where o.user_id in (select user_id from pop)\n)",
-		"sq as (\n  select user_id, sid, ts, label" + flags + `, row_number() over (partition by ` + g + ` order by ts, label collate "C", src, id) as rn` + "\n  from ev\n)",
+		"sq as (\n  select user_id, sid, ts, label, src, id" + flags + ", row_number() over " + seq + " as rn\n  from ev\n)",
 	}
 	cut := "sq"
+	cols := "user_id, sid, ts, label, src, id"
 	switch {
 	case hasStart && hasEnd:
 		ctes = append(ctes,
 			"an as (\n  select *, min(rn) filter (where is_s) "+over+" as s_rn from sq\n)",
 			"an2 as (\n  select *, min(rn) filter (where is_e and rn > s_rn) "+over+" as e_rn from an where rn >= s_rn\n)",
-			"cut as (\n  select user_id, sid, ts, label, rn from an2 where rn <= e_rn\n)")
+			"cut as (\n  select "+cols+" from an2 where rn <= e_rn\n)")
 		cut = "cut"
 	case hasStart:
 		ctes = append(ctes,
 			"an as (\n  select *, min(rn) filter (where is_s) "+over+" as s_rn from sq\n)",
-			"cut as (\n  select user_id, sid, ts, label, rn from an where rn >= s_rn\n)")
+			"cut as (\n  select "+cols+" from an where rn >= s_rn\n)")
 		cut = "cut"
 	case hasEnd:
 		ctes = append(ctes,
 			"an as (\n  select *, min(rn) filter (where is_e) "+over+" as e_rn from sq\n)",
-			"cut as (\n  select user_id, sid, ts, label, rn from an where rn <= e_rn\n)")
+			"cut as (\n  select "+cols+" from an where rn <= e_rn\n)")
 		cut = "cut"
 	}
+	// Steps are the events left after merging repeats, each with the next one (lead) in the
+	// same pass; the step count of a sequence is needed only with an end point.
+	n := ""
+	if hasEnd {
+		n = ", count(*) " + over + " as n"
+	}
 	ctes = append(ctes, `st as (
-  select user_id, sid, ts, label, row_number() over (partition by `+g+` order by rn) as step, count(*) `+over+` as n
-  from (select user_id, sid, ts, label, rn, lag(label) over (partition by `+g+` order by rn) as prev from `+cut+`) c
+  select user_id, sid, ts, label, row_number() over w as step, lead(label) over w as nlabel, lead(ts) over w as nts`+n+`
+  from (select `+cols+`, lag(label) over `+seq+` as prev from `+cut+`) c
   where prev is distinct from label
+  window w as `+seq+`
 )`)
 	lim := a.addTyped(q.StepLimit, "int")
 	switch {
 	case hasStart && hasEnd:
-		ctes = append(ctes, "pt as (\n  select user_id, sid, step, ts, label from st where n <= "+lim+"\n)")
+		ctes = append(ctes, "pe as (\n  select user_id, sid, step, ts, label, nlabel, nts from st where n <= "+lim+"\n)")
 	case hasEnd:
-		ctes = append(ctes, "pt as (\n  select user_id, sid, step - greatest(n - "+lim+", 0) as step, ts, label from st where step > n - "+lim+"\n)")
+		ctes = append(ctes, "pe as (\n  select user_id, sid, step - greatest(n - "+lim+", 0) as step, ts, label, nlabel, nts from st where step > n - "+lim+"\n)")
 	default:
-		ctes = append(ctes, "pt as (\n  select user_id, sid, step, ts, label from st where step <= "+lim+"\n)")
+		// The last step kept has no next one in the path.
+		ctes = append(ctes, "pe as (\n  select user_id, sid, step, ts, label, case when step < "+lim+" then nlabel end as nlabel, nts from st where step <= "+lim+"\n)")
 	}
 	weight := []string{}
 	if q.MinEdgeWeight > 0 {
@@ -442,11 +460,7 @@ func (q *PathsQuery) build() Executed {
 	if q.MaxEdgeWeight > 0 {
 		weight = append(weight, "count(*) <= "+a.addTyped(q.MaxEdgeWeight, "bigint"))
 	}
-	ctes = append(ctes, `pe as (
-  select user_id, sid, step, ts, label, lead(label) over w as nlabel, lead(ts) over w as nts
-  from pt
-  window w as (partition by `+g+` order by step)
-)`, `kept as (
+	ctes = append(ctes, `kept as (
   select step, src, dst, n, secs from (
     select step, label as src, nlabel as dst, count(*) as n, avg(extract(epoch from nts - ts)::float8) as secs,
       row_number() over (order by count(*) desc, step, label collate "C", nlabel collate "C") as r
@@ -459,7 +473,7 @@ func (q *PathsQuery) build() Executed {
   select step, label, count(*) as n, count(*) filter (where nlabel is null) as ends from pe group by step, label
 )`, `jr as (
   select user_id, array_agg(label order by step) as path, extract(epoch from max(ts) - min(ts))::float8 as secs
-  from pt group by `+g+`
+  from pe group by `+g+`
 )`)
 	sql := "with " + strings.Join(ctes, ",\n") + `
 select 'e', step, src, dst, n, 0::bigint, secs, null::text[] from kept

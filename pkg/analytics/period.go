@@ -122,14 +122,21 @@ type periodSQL struct {
 	c      calendar
 	base   int
 	first  *lazyArg // first day of period base
-	month0 *lazyArg // year*12 + month of period base
+	months *lazyArg // first days of the months from period base to the range's last
 }
 
-// sql returns the writer of the period numbers of c for days from the start of period base on
-// (the number of an earlier day is wrong: integer division truncates towards zero).
+// sql returns the writer of the period numbers of c for the days from the start of period base
+// to the range's last day (the number of an earlier day is wrong: integer division truncates
+// towards zero).
 func (c calendar) sql(a *sqlArgs, base int) *periodSQL {
 	s := c.start(base)
-	return &periodSQL{c: c, base: base, first: a.lazy(s, "date"), month0: a.lazy(s.Year()*12+int(s.Month()), "int")}
+	var months []civil
+	if c.period == PeriodMonth {
+		for n := base; n < c.count(); n++ {
+			months = append(months, c.start(n))
+		}
+	}
+	return &periodSQL{c: c, base: base, first: a.lazy(s, "date"), months: a.lazy(months, "date[]")}
 }
 
 // index is the SQL of the period number of the date expression day.
@@ -139,7 +146,9 @@ func (s *periodSQL) index(day string) string {
 	case PeriodWeek:
 		e = "((" + day + " - " + s.first.String() + ") / 7)"
 	case PeriodMonth:
-		e = "((extract(year from " + day + ")::int * 12 + extract(month from " + day + ")::int) - " + s.month0.String() + ")"
+		// A binary search of the month's first day among the range's: several times cheaper
+		// per row than extracting the year and the month.
+		e = "(width_bucket(" + day + ", " + s.months.String() + ") - 1)"
 	default:
 		e = "(" + day + " - " + s.first.String() + ")"
 	}

@@ -273,19 +273,29 @@ func (q *RetentionQuery) build(covered *time.Time) Executed {
 	var tgt, ret, hits string
 	if q.RetentionType == RetentionFirstTime {
 		// The first target event ever, so no lower bound; the cohort must start in the range.
-		// The same events, read once, give the returns when the two entities are the same.
-		ctes = append(ctes, "evt as (\n  select e.user_id, e.day from ("+days.days(q.TargetEntity, time.Time{}, civil{})+") e\n  where "+inPop+"\n)")
+		// Cohorts hold only the population's users (the join with pop), and so do the hits
+		// that join them, so the events need no population filter of their own.
 		tgt = `tgt as (
   select p.bd, e.user_id, ` + period("min(e.day)") + ` as c
-  from evt e join pop p on p.user_id = e.user_id
+  from (` + days.days(q.TargetEntity, time.Time{}, civil{}) + `) e join pop p on p.user_id = e.user_id
   group by p.bd, e.user_id
   having min(e.day) >= ` + ps.firstDay() + `
 )`
-		retFrom := "evt e where e.day >= " + ps.firstDay()
-		if !same {
-			retFrom = "(" + days.days(q.ReturningEntity, startTS, start) + ") e where " + inPop
+		// Each user's periods back, once each. From the rollup, the first of the user's days
+		// in each period: the rows come in (user_id, day) order from its primary key, so a
+		// window finds them without sorting or hashing; raw rows are hashed.
+		// (Each call of days binds its arguments: call it once.)
+		if days.daysFromRollup(q.ReturningEntity, startTS, start) {
+			ret = `ret as (
+  select user_id, p from (
+    select e.user_id, ` + period("e.day") + ` as p, lag(` + period("e.day") + `) over (partition by e.user_id order by e.day) as prev
+    from (` + days.days(q.ReturningEntity, startTS, start) + `) e
+  ) d
+  where prev is distinct from p
+)`
+		} else {
+			ret = "ret as (\n  select distinct e.user_id, " + period("e.day") + " as p\n  from (" + days.days(q.ReturningEntity, startTS, start) + ") e\n)"
 		}
-		ret = "ret as (\n  select distinct e.user_id, " + period("e.day") + " as p\n  from " + retFrom + "\n)"
 		// One cohort per user: pair it with the user's periods directly.
 		hits = `hits as (
   select t.bd, t.c, t.user_id, r.p - t.c as k

@@ -95,15 +95,17 @@ func RefreshRollupsWith(ctx context.Context, db *store.DB, opts RefreshOptions) 
 	if err != nil {
 		return RefreshStats{}, fmt.Errorf("couldn't refresh the activity rollup: %w", err)
 	}
-	// The planner needs statistics right after a large change (the first build above all);
-	// autovacuum would get there, but minutes later.
+	// After a large change (the first build above all) the planner needs statistics, and the
+	// queries that read only (user_id, day) need the visibility map, without which an
+	// index-only scan of the primary key visits the heap for every row; autovacuum would get
+	// there, but minutes later.
 	var tuples float64
 	if err := conn.QueryRow(ctx, "select reltuples from pg_class where oid = 'bdc_analytics.user_activity_daily'::regclass").Scan(&tuples); err != nil {
 		return stats, fmt.Errorf("couldn't read the rollup's statistics: %w", err)
 	}
 	if tuples < 0 || float64(stats.Rows) > 0.1*tuples {
-		if _, err := conn.Exec(ctx, "analyze bdc_analytics.user_activity_daily"); err != nil {
-			return stats, fmt.Errorf("couldn't analyze the rollup: %w", err)
+		if _, err := conn.Exec(ctx, "vacuum (analyze) bdc_analytics.user_activity_daily"); err != nil {
+			return stats, fmt.Errorf("couldn't vacuum and analyze the rollup: %w", err)
 		}
 	}
 	return stats, nil
@@ -297,13 +299,24 @@ func newDayReader(a *sqlArgs, q *Query, covered *time.Time) *dayReader {
 // event e before the query's end and, unless lo is zero, at or after lo, the first instant of the
 // day loDay. Rows may repeat.
 func (r *dayReader) days(e Event, lo time.Time, loDay civil) string {
+	return r.dayRows(e, lo, loDay, "")
+}
+
+// uniqueDays is days with each (user_id, day) once. The rollup's rows are unique by its primary
+// key, which an index-only scan returns in (user_id, day) order; only the raw days after it
+// need a distinct.
+func (r *dayReader) uniqueDays(e Event, lo time.Time, loDay civil) string {
+	return r.dayRows(e, lo, loDay, "distinct ")
+}
+
+func (r *dayReader) dayRows(e Event, lo time.Time, loDay civil, distinct string) string {
 	raw := func(from time.Time, zone string) string {
 		s := sourceOf(r.a, e.Kind, r.f)
 		cond := s.cond
 		if e.Kind == EventActivity {
 			cond = and(cond, activityCond(r.a, e))
 		}
-		return "select " + s.user + " as user_id, (" + s.ts + " at time zone " + zone + ")::date as day from " + s.from +
+		return "select " + distinct + s.user + " as user_id, (" + s.ts + " at time zone " + zone + ")::date as day from " + s.from +
 			" where " + and(r.lower(s.ts, from), s.ts+" < "+r.to.String(), cond)
 	}
 	return r.read(rollupCapable(e), lo, loDay, raw, func(days string) string {
@@ -340,6 +353,17 @@ func (r *dayReader) features(lo time.Time, loDay civil) string {
 	})
 }
 
+// usesRollup reports whether read reads the rollup, given the same arguments.
+func (r *dayReader) usesRollup(capable bool, lo time.Time, loDay civil) bool {
+	return !r.cut.IsZero() && capable && (lo.IsZero() || r.cut.After(loDay))
+}
+
+// daysFromRollup reports whether days(e, lo, loDay) reads the rollup, whose rows come in
+// (user_id, day) order without a sort.
+func (r *dayReader) daysFromRollup(e Event, lo time.Time, loDay civil) bool {
+	return r.usesRollup(rollupCapable(e), lo, loDay)
+}
+
 // lower is the condition "ts at or after from", or none when from is zero.
 func (r *dayReader) lower(ts string, from time.Time) string {
 	if from.IsZero() {
@@ -353,7 +377,7 @@ func (r *dayReader) lower(ts string, from time.Time) string {
 // one from an instant (zero: from the start) with days cut in a zone. capable says whether the
 // rollup can answer at all; lo and loDay bound the days as for days.
 func (r *dayReader) read(capable bool, lo time.Time, loDay civil, raw func(from time.Time, zone string) string, rollup func(days string) string) string {
-	if r.cut.IsZero() || !capable || (!lo.IsZero() && !r.cut.After(loDay)) {
+	if !r.usesRollup(capable, lo, loDay) {
 		return raw(lo, r.tz.String())
 	}
 	r.used = true

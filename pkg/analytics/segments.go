@@ -423,8 +423,9 @@ func (e *Engine) segmentKMeans(ctx context.Context, q SegmentsQuery) (*SegmentsR
 	// secret. Each k has its own stream, so a k's clustering does not depend on the range tried.
 	sample := silhouetteSample(len(points), rand.New(rand.NewPCG(q.Seed, 0))) //nolint:gosec // seeded for reproducibility, not security
 	det.SilhouettePoints = len(sample)
+	set := newPointSet(points)
 	run := func(k int) kmeansFit {
-		return kmeans(points, k, q.NInit, rand.New(rand.NewPCG(q.Seed, uint64(k)))) //nolint:gosec // seeded for reproducibility, not security
+		return set.kmeans(k, q.NInit, rand.New(rand.NewPCG(q.Seed, uint64(k)))) //nolint:gosec // seeded for reproducibility, not security
 	}
 	var fit kmeansFit
 	switch {

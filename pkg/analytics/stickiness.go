@@ -86,9 +86,11 @@ type StickinessPeriod struct {
 
 // Stickiness computes the daily active users and the days-active distribution.
 //
-// Each user's active days are read once and sorted; a day then counts the user in WAU until the
-// user's next active day or for WAUDays days, whichever comes first (and likewise for MAU), so the
-// active counts are running sums of +1/-1 steps over the calendar, with no per-day rescans.
+// Each user's active days are read once, in (user_id, day) order from the rollup's primary key,
+// and each is paired with the user's next active day (lead): a day counts the user in WAU until
+// that next day or for WAUDays days, whichever comes first (and likewise for MAU). So the active
+// counts are running sums over the calendar of the days' starts and ends, counted in one hash
+// aggregate with three grouping sets: no per-day rescans, no sort.
 func (e *Engine) Stickiness(ctx context.Context, q StickinessQuery) (*StickinessResult, error) {
 	if err := q.Validate(); err != nil {
 		return nil, err
@@ -153,26 +155,33 @@ func (q *StickinessQuery) build(covered *time.Time) Executed {
 	if s := cal.start(0); s.Before(lo) {
 		lo = s
 	}
-	ud := reader.days(q.Event, midnight(lo, q.Location()), lo)
+	ud := reader.uniqueDays(q.Event, midnight(lo, q.Location()), lo)
 	loP := a.addTyped(lo, "date")
 	ps := cal.sql(a, 0)
+	// ud is read twice, each time streaming in index order: materializing it would lose that
+	// order and cost a sort.
 	sql := "with " + pop + `,
-ud as (
-  select distinct e.user_id, e.day from (` + ud + `) e
+ud as not materialized (
+  select e.user_id, e.day from (` + ud + `) e
   where e.user_id in (select user_id from pop)
 ),
+ends as (
+  select day, least(lead(day) over w, day + ` + fmt.Sprint(WAUDays) + `) as w_end, least(lead(day) over w, day + ` + fmt.Sprint(MAUDays) + `) as m_end
+  from ud
+  window w as (partition by user_id order by day)
+),
 dl as (
-  select v.day, sum(v.d)::int as d, sum(v.w)::int as w, sum(v.m)::int as m
-  from (select day, lead(day) over (partition by user_id order by day) as nd from ud) u
-  cross join lateral (values (u.day, 1, 1, 1), (u.day + 1, -1, 0, 0),
-    (least(u.nd, u.day + ` + fmt.Sprint(WAUDays) + `), 0, -1, 0), (least(u.nd, u.day + ` + fmt.Sprint(MAUDays) + `), 0, 0, -1)) as v(day, d, w, m)
-  group by v.day
+  select grouping(day, w_end, m_end) as g, case grouping(day, w_end, m_end) when 3 then day when 5 then w_end else m_end end as day, count(*)::int as n
+  from ends
+  group by grouping sets ((day), (w_end), (m_end))
 ),
 daily as (
-  select s.i, sum(coalesce(dl.d, 0)) over o as dau, sum(coalesce(dl.w, 0)) over o as wau, sum(coalesce(dl.m, 0)) over o as mau
+  select s.i, coalesce(st.n, 0) as dau, sum(coalesce(st.n, 0) - coalesce(we.n, 0)) over o as wau, sum(coalesce(st.n, 0) - coalesce(me.n, 0)) over o as mau
   from (select i - ` + a.addTyped(daysBetween(lo, days.first), "int") + ` as i, ` + loP + ` + i as day
     from generate_series(0, ` + a.addTyped(daysBetween(lo, days.last), "int") + `) as g(i)) s
-  left join dl on dl.day = s.day
+  left join dl st on st.g = 3 and st.day = s.day
+  left join dl we on we.g = 5 and we.day = s.day
+  left join dl me on me.g = 6 and me.day = s.day
   window o as (order by s.day)
 )
 select 'd', i, 0, dau, wau, mau from daily where i >= 0

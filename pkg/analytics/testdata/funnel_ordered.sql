@@ -4,8 +4,7 @@ with pop as not materialized (
   where (b.region = any($1::text[]) and exists (select 1 from unnest($2::int[], $3::int[]) as band(lo, hi) where ag.age between band.lo and band.hi) and exists (select 1 from bdc.appointments ap where ap.beneficiary_id = b.id and ap.channel = any($4::text[])))
 ),
 occ as (
-  select p.user_id, p.bd, o.ts, bit_or(o.mask) as mask
-  from (
+  select user_id, ts, mask from (
     select x.id as user_id, x.created_at as ts, 1 as mask from bdc.users x where (x.created_at >= $5::timestamptz and x.created_at < $6::timestamptz)
     union all
     select x.user_id as user_id, x.occurred_at as ts, case when x.activity_type = $7::text then 2 else 0 end as mask from bdc.user_activities x where (x.occurred_at >= $5::timestamptz and x.occurred_at < $6::timestamptz and x.activity_type = $7::text)
@@ -14,26 +13,31 @@ occ as (
     union all
     select b.user_id as user_id, x.scheduled_at as ts, 8 as mask from bdc.appointments x join bdc.beneficiaries b on b.id = x.beneficiary_id where (x.scheduled_at >= $5::timestamptz and x.scheduled_at < $6::timestamptz and (x.status = 'completed' and x.channel = any($9::text[])))
   ) o
-  join pop p on p.user_id = o.user_id
-  group by p.user_id, p.bd, o.ts
+  where (user_id in (select user_id from pop) and mask <> 0)
 ),
 att as (
-  select user_id, bd, ts as t1, case when c1_2 <= ts + $10::interval then c1_2 end as t2, case when c1_3 <= ts + $10::interval then c1_3 end as t3, case when c1_4 <= ts + $10::interval then c1_4 end as t4
+  select user_id, ts as t1, case when c1_2 <= ts + $10::interval then c1_2 end as t2, case when c1_3 <= ts + $10::interval then c1_3 end as t3, case when c1_4 <= ts + $10::interval then c1_4 end as t4
   from (
-    select user_id, bd, ts, mask, min(ts) filter (where (mask & 2) <> 0) over w as c1_2, min(c2_3) filter (where (mask & 2) <> 0) over w as c1_3, min(c2_4) filter (where (mask & 2) <> 0) over w as c1_4
-    from (select user_id, bd, ts, mask, min(ts) filter (where (mask & 4) <> 0) over w as c2_3, min(c3_4) filter (where (mask & 4) <> 0) over w as c2_4
-    from (select user_id, bd, ts, mask, min(ts) filter (where (mask & 8) <> 0) over w as c3_4
-    from (select user_id, bd, ts, mask from occ) l4
-    window w as (partition by user_id order by ts desc rows between unbounded preceding and 1 preceding)) l3
-    window w as (partition by user_id order by ts desc rows between unbounded preceding and 1 preceding)) l2
-    window w as (partition by user_id order by ts desc rows between unbounded preceding and 1 preceding)
+    select user_id, ts, mask, min(ts) filter (where (mask & 2) <> 0) over w as c1_2, min(c2_3) filter (where (mask & 2) <> 0) over w as c1_3, min(c2_4) filter (where (mask & 2) <> 0) over w as c1_4
+    from (select user_id, ts, mask, min(ts) filter (where (mask & 4) <> 0) over w as c2_3, min(c3_4) filter (where (mask & 4) <> 0) over w as c2_4
+    from (select user_id, ts, mask, min(ts) filter (where (mask & 8) <> 0) over w as c3_4
+    from (select user_id, ts, mask from occ) l4
+    window w as (partition by user_id order by ts desc range between unbounded preceding and '1 microsecond' preceding)) l3
+    where (mask & 7) <> 0
+    window w as (partition by user_id order by ts desc range between unbounded preceding and '1 microsecond' preceding)) l2
+    where (mask & 3) <> 0
+    window w as (partition by user_id order by ts desc range between unbounded preceding and '1 microsecond' preceding)
   ) l1
   where (mask & 1) <> 0
 ),
 best as (
-  select distinct on (user_id) user_id, bd, t1, t2, t3, t4
-  from att
-  order by user_id, 1 + (t2 is not null)::int + (t3 is not null)::int + (t4 is not null)::int desc, t1
+  select b.*, p.bd
+  from (
+    select distinct on (user_id) user_id, t1, t2, t3, t4
+    from att
+    order by user_id, 1 + (t2 is not null)::int + (t3 is not null)::int + (t4 is not null)::int desc, t1
+  ) b
+  join pop p on p.user_id = b.user_id
 ),
 steps as (
   select b.bd, s.k, s.secs

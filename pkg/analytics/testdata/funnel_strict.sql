@@ -4,8 +4,7 @@ with pop as not materialized (
   where true
 ),
 occ as (
-  select p.user_id, p.bd, o.ts, bit_or(o.mask) as mask
-  from (
+  select user_id, ts, mask from (
     select x.id as user_id, x.created_at as ts, 1 as mask from bdc.users x where (x.created_at >= $1::timestamptz and x.created_at < $2::timestamptz)
     union all
     select x.user_id as user_id, x.occurred_at as ts, case when x.activity_type = $3::text then 2 else 0 end as mask from bdc.user_activities x where (x.occurred_at >= $1::timestamptz and x.occurred_at < $2::timestamptz and x.activity_type = $3::text)
@@ -14,28 +13,34 @@ occ as (
     union all
     select b.user_id as user_id, x.scheduled_at as ts, 8 as mask from bdc.appointments x join bdc.beneficiaries b on b.id = x.beneficiary_id where (x.scheduled_at >= $1::timestamptz and x.scheduled_at < $2::timestamptz and x.status = 'completed')
   ) o
-  join pop p on p.user_id = o.user_id
-  group by p.user_id, p.bd, o.ts
+  where mask <> 0
+),
+inst as (
+  select user_id, ts, bit_or(mask) as mask from occ group by user_id, ts
 ),
 sx as (
-  select user_id, bd, ts, mask,
+  select user_id, ts, mask,
     lead(ts, 1) over w as l1t, lead(mask, 1) over w as l1m,
     lead(ts, 2) over w as l2t, lead(mask, 2) over w as l2m,
     lead(ts, 3) over w as l3t, lead(mask, 3) over w as l3m
-  from occ
+  from inst
   window w as (partition by user_id order by ts)
 ),
 att as (
-  select user_id, bd, ts as t1,
+  select user_id, ts as t1,
     case when true and (l1m & 2) <> 0 and l1t <= ts + $4::interval then l1t end as t2,
     case when true and (l1m & 2) <> 0 and l1t <= ts + $4::interval and (l2m & 4) <> 0 and l2t <= ts + $4::interval then l2t end as t3,
     case when true and (l1m & 2) <> 0 and l1t <= ts + $4::interval and (l2m & 4) <> 0 and l2t <= ts + $4::interval and (l3m & 8) <> 0 and l3t <= ts + $4::interval then l3t end as t4
   from sx where (mask & 1) <> 0
 ),
 best as (
-  select distinct on (user_id) user_id, bd, t1, t2, t3, t4
-  from att
-  order by user_id, 1 + (t2 is not null)::int + (t3 is not null)::int + (t4 is not null)::int desc, t1
+  select b.*, p.bd
+  from (
+    select distinct on (user_id) user_id, t1, t2, t3, t4
+    from att
+    order by user_id, 1 + (t2 is not null)::int + (t3 is not null)::int + (t4 is not null)::int desc, t1
+  ) b
+  join pop p on p.user_id = b.user_id
 ),
 steps as (
   select b.bd, s.k, s.secs

@@ -10,21 +10,17 @@ ev as (
   where o.user_id in (select user_id from pop)
 ),
 sq as (
-  select user_id, sid, ts, label, row_number() over (partition by user_id, sid order by ts, label collate "C", src, id) as rn
+  select user_id, sid, ts, label, src, id, row_number() over (partition by user_id, sid collate "C" order by ts, label collate "C", id) as rn
   from ev
 ),
 st as (
-  select user_id, sid, ts, label, row_number() over (partition by user_id, sid order by rn) as step, count(*) over (partition by user_id, sid) as n
-  from (select user_id, sid, ts, label, rn, lag(label) over (partition by user_id, sid order by rn) as prev from sq) c
+  select user_id, sid, ts, label, row_number() over w as step, lead(label) over w as nlabel, lead(ts) over w as nts
+  from (select user_id, sid, ts, label, src, id, lag(label) over (partition by user_id, sid collate "C" order by ts, label collate "C", id) as prev from sq) c
   where prev is distinct from label
-),
-pt as (
-  select user_id, sid, step, ts, label from st where step <= $4::int
+  window w as (partition by user_id, sid collate "C" order by ts, label collate "C", id)
 ),
 pe as (
-  select user_id, sid, step, ts, label, lead(label) over w as nlabel, lead(ts) over w as nts
-  from pt
-  window w as (partition by user_id, sid order by step)
+  select user_id, sid, step, ts, label, case when step < $4::int then nlabel end as nlabel, nts from st where step <= $4::int
 ),
 kept as (
   select step, src, dst, n, secs from (
@@ -41,7 +37,7 @@ nodes as (
 ),
 jr as (
   select user_id, array_agg(label order by step) as path, extract(epoch from max(ts) - min(ts))::float8 as secs
-  from pt group by user_id, sid
+  from pe group by user_id, sid collate "C"
 )
 select 'e', step, src, dst, n, 0::bigint, secs, null::text[] from kept
 union all

@@ -12,27 +12,23 @@ ev as (
   where o.user_id in (select user_id from pop)
 ),
 sq as (
-  select user_id, sid, ts, label, is_e, row_number() over (partition by user_id order by ts, label collate "C", src, id) as rn
+  select user_id, sid, ts, label, src, id, is_e, row_number() over (partition by user_id order by ts, label collate "C", src, id) as rn
   from ev
 ),
 an as (
-  select *, min(rn) filter (where is_e) over (partition by user_id) as e_rn from sq
+  select *, min(rn) filter (where is_e) over (partition by user_id order by ts, label collate "C", src, id rows between unbounded preceding and unbounded following) as e_rn from sq
 ),
 cut as (
-  select user_id, sid, ts, label, rn from an where rn <= e_rn
+  select user_id, sid, ts, label, src, id from an where rn <= e_rn
 ),
 st as (
-  select user_id, sid, ts, label, row_number() over (partition by user_id order by rn) as step, count(*) over (partition by user_id) as n
-  from (select user_id, sid, ts, label, rn, lag(label) over (partition by user_id order by rn) as prev from cut) c
+  select user_id, sid, ts, label, row_number() over w as step, lead(label) over w as nlabel, lead(ts) over w as nts, count(*) over (partition by user_id order by ts, label collate "C", src, id rows between unbounded preceding and unbounded following) as n
+  from (select user_id, sid, ts, label, src, id, lag(label) over (partition by user_id order by ts, label collate "C", src, id) as prev from cut) c
   where prev is distinct from label
-),
-pt as (
-  select user_id, sid, step - greatest(n - $3::int, 0) as step, ts, label from st where step > n - $3::int
+  window w as (partition by user_id order by ts, label collate "C", src, id)
 ),
 pe as (
-  select user_id, sid, step, ts, label, lead(label) over w as nlabel, lead(ts) over w as nts
-  from pt
-  window w as (partition by user_id order by step)
+  select user_id, sid, step - greatest(n - $3::int, 0) as step, ts, label, nlabel, nts from st where step > n - $3::int
 ),
 kept as (
   select step, src, dst, n, secs from (
@@ -49,7 +45,7 @@ nodes as (
 ),
 jr as (
   select user_id, array_agg(label order by step) as path, extract(epoch from max(ts) - min(ts))::float8 as secs
-  from pt group by user_id
+  from pe group by user_id
 )
 select 'e', step, src, dst, n, 0::bigint, secs, null::text[] from kept
 union all

@@ -12,30 +12,26 @@ ev as (
   where o.user_id in (select user_id from pop)
 ),
 sq as (
-  select user_id, sid, ts, label, is_s, is_e, row_number() over (partition by user_id order by ts, label collate "C", src, id) as rn
+  select user_id, sid, ts, label, src, id, is_s, is_e, row_number() over (partition by user_id order by ts, label collate "C", src, id) as rn
   from ev
 ),
 an as (
-  select *, min(rn) filter (where is_s) over (partition by user_id) as s_rn from sq
+  select *, min(rn) filter (where is_s) over (partition by user_id order by ts, label collate "C", src, id rows between unbounded preceding and unbounded following) as s_rn from sq
 ),
 an2 as (
-  select *, min(rn) filter (where is_e and rn > s_rn) over (partition by user_id) as e_rn from an where rn >= s_rn
+  select *, min(rn) filter (where is_e and rn > s_rn) over (partition by user_id order by ts, label collate "C", src, id rows between unbounded preceding and unbounded following) as e_rn from an where rn >= s_rn
 ),
 cut as (
-  select user_id, sid, ts, label, rn from an2 where rn <= e_rn
+  select user_id, sid, ts, label, src, id from an2 where rn <= e_rn
 ),
 st as (
-  select user_id, sid, ts, label, row_number() over (partition by user_id order by rn) as step, count(*) over (partition by user_id) as n
-  from (select user_id, sid, ts, label, rn, lag(label) over (partition by user_id order by rn) as prev from cut) c
+  select user_id, sid, ts, label, row_number() over w as step, lead(label) over w as nlabel, lead(ts) over w as nts, count(*) over (partition by user_id order by ts, label collate "C", src, id rows between unbounded preceding and unbounded following) as n
+  from (select user_id, sid, ts, label, src, id, lag(label) over (partition by user_id order by ts, label collate "C", src, id) as prev from cut) c
   where prev is distinct from label
-),
-pt as (
-  select user_id, sid, step, ts, label from st where n <= $9::int
+  window w as (partition by user_id order by ts, label collate "C", src, id)
 ),
 pe as (
-  select user_id, sid, step, ts, label, lead(label) over w as nlabel, lead(ts) over w as nts
-  from pt
-  window w as (partition by user_id order by step)
+  select user_id, sid, step, ts, label, nlabel, nts from st where n <= $9::int
 ),
 kept as (
   select step, src, dst, n, secs from (
@@ -52,7 +48,7 @@ nodes as (
 ),
 jr as (
   select user_id, array_agg(label order by step) as path, extract(epoch from max(ts) - min(ts))::float8 as secs
-  from pt group by user_id
+  from pe group by user_id
 )
 select 'e', step, src, dst, n, 0::bigint, secs, null::text[] from kept
 union all

@@ -4,12 +4,12 @@ with pop as not materialized (
   where (b.region = any($1::text[]) and exists (select 1 from unnest($2::int[], $3::int[]) as band(lo, hi) where ag.age between band.lo and band.hi) and exists (select 1 from bdc.appointments ap where ap.beneficiary_id = b.id and ap.channel = any($4::text[])))
 ),
 tgt as (
-  select distinct p.bd, e.user_id, ((extract(year from e.day)::int * 12 + extract(month from e.day)::int) - $5::int) as c
+  select distinct p.bd, e.user_id, (width_bucket(e.day, $5::date[]) - 1) as c
   from (select x.user_id as user_id, (x.occurred_at at time zone $6::text)::date as day from bdc.user_activities x where (x.occurred_at >= $8::timestamptz and x.occurred_at < $9::timestamptz and x.feature = $7::text)) e
   join pop p on p.user_id = e.user_id
 ),
 ret as (
-  select distinct e.user_id, ((extract(year from e.day)::int * 12 + extract(month from e.day)::int) - $5::int) as p
+  select distinct e.user_id, (width_bucket(e.day, $5::date[]) - 1) as p
   from (select b.user_id as user_id, (x.scheduled_at at time zone $6::text)::date as day from bdc.appointments x join bdc.beneficiaries b on b.id = x.beneficiary_id where (x.scheduled_at >= $11::timestamptz and x.scheduled_at < $9::timestamptz and (x.status = 'completed' and x.channel = any($10::text[])))) e
   where e.user_id in (select user_id from pop)
 ),
@@ -31,7 +31,7 @@ select 'n', w.bd, w.c, b.p - w.c, count(*) from win w cross join lateral unnest(
 -- $2 = [25,65]
 -- $3 = [34,150]
 -- $4 = ["video"]
--- $5 = 24312
+-- $5 = ["2025-12-01T00:00:00Z","2026-01-01T00:00:00Z","2026-02-01T00:00:00Z","2026-03-01T00:00:00Z","2026-04-01T00:00:00Z","2026-05-01T00:00:00Z"]
 -- $6 = "America/New_York"
 -- $7 = "documents"
 -- $8 = 2025-12-01T00:00:00-05:00

@@ -3,21 +3,20 @@ with pop as not materialized (
   from bdc.beneficiaries b
   where true
 ),
-evt as (
-  select e.user_id, e.day from (select x.id as user_id, (x.created_at at time zone $1::text)::date as day from bdc.users x where x.created_at < $2::timestamptz) e
-  where e.user_id in (select user_id from pop)
-),
 tgt as (
-  select p.bd, e.user_id, ((min(e.day) - $3::date) / 7) as c
-  from evt e join pop p on p.user_id = e.user_id
+  select p.bd, e.user_id, ((min(e.day) - $1::date) / 7) as c
+  from (select x.id as user_id, (x.created_at at time zone $2::text)::date as day from bdc.users x where x.created_at < $3::timestamptz) e join pop p on p.user_id = e.user_id
   group by p.bd, e.user_id
-  having min(e.day) >= $3::date
+  having min(e.day) >= $1::date
 ),
 ret as (
-  select distinct e.user_id, ((e.day - $3::date) / 7) as p
-  from (select r.user_id, r.day from bdc_analytics.user_activity_daily r where r.day >= $5::date and r.day < $4::date
+  select user_id, p from (
+    select e.user_id, ((e.day - $1::date) / 7) as p, lag(((e.day - $1::date) / 7)) over (partition by e.user_id order by e.day) as prev
+    from (select r.user_id, r.day from bdc_analytics.user_activity_daily r where r.day >= $5::date and r.day < $4::date
     union all
-    select x.user_id as user_id, (x.occurred_at at time zone 'Europe/Paris')::date as day from bdc.user_activities x where (x.occurred_at >= $6::timestamptz and x.occurred_at < $2::timestamptz and true)) e where e.user_id in (select user_id from pop)
+    select x.user_id as user_id, (x.occurred_at at time zone 'Europe/Paris')::date as day from bdc.user_activities x where (x.occurred_at >= $6::timestamptz and x.occurred_at < $3::timestamptz and true)) e
+  ) d
+  where prev is distinct from p
 ),
 hits as (
   select t.bd, t.c, t.user_id, r.p - t.c as k
@@ -27,9 +26,9 @@ hits as (
 select 's', bd, c, 0, count(*) from tgt group by bd, c
 union all
 select 'n', bd, c, k, count(*) from hits group by bd, c, k
--- $1 = "Europe/Paris"
--- $2 = 2026-06-01T00:00:00Z
--- $3 = 2025-12-29T00:00:00Z
+-- $1 = 2025-12-29T00:00:00Z
+-- $2 = "Europe/Paris"
+-- $3 = 2026-06-01T00:00:00Z
 -- $4 = 2026-03-15T00:00:00Z
 -- $5 = 2025-12-29T00:00:00Z
 -- $6 = 2026-03-15T00:00:00+01:00

@@ -3,24 +3,29 @@ with pop as not materialized (
   from bdc.beneficiaries b
   where true
 ),
-ud as (
-  select distinct e.user_id, e.day from (select r.user_id, r.day from bdc_analytics.user_activity_daily r where r.day >= $2::date and r.day < $1::date
+ud as not materialized (
+  select e.user_id, e.day from (select r.user_id, r.day from bdc_analytics.user_activity_daily r where r.day >= $2::date and r.day < $1::date
     union all
-    select x.user_id as user_id, (x.occurred_at at time zone 'Europe/Paris')::date as day from bdc.user_activities x where (x.occurred_at >= $3::timestamptz and x.occurred_at < $4::timestamptz and true)) e
+    select distinct x.user_id as user_id, (x.occurred_at at time zone 'Europe/Paris')::date as day from bdc.user_activities x where (x.occurred_at >= $3::timestamptz and x.occurred_at < $4::timestamptz and true)) e
   where e.user_id in (select user_id from pop)
 ),
+ends as (
+  select day, least(lead(day) over w, day + 7) as w_end, least(lead(day) over w, day + 30) as m_end
+  from ud
+  window w as (partition by user_id order by day)
+),
 dl as (
-  select v.day, sum(v.d)::int as d, sum(v.w)::int as w, sum(v.m)::int as m
-  from (select day, lead(day) over (partition by user_id order by day) as nd from ud) u
-  cross join lateral (values (u.day, 1, 1, 1), (u.day + 1, -1, 0, 0),
-    (least(u.nd, u.day + 7), 0, -1, 0), (least(u.nd, u.day + 30), 0, 0, -1)) as v(day, d, w, m)
-  group by v.day
+  select grouping(day, w_end, m_end) as g, case grouping(day, w_end, m_end) when 3 then day when 5 then w_end else m_end end as day, count(*)::int as n
+  from ends
+  group by grouping sets ((day), (w_end), (m_end))
 ),
 daily as (
-  select s.i, sum(coalesce(dl.d, 0)) over o as dau, sum(coalesce(dl.w, 0)) over o as wau, sum(coalesce(dl.m, 0)) over o as mau
+  select s.i, coalesce(st.n, 0) as dau, sum(coalesce(st.n, 0) - coalesce(we.n, 0)) over o as wau, sum(coalesce(st.n, 0) - coalesce(me.n, 0)) over o as mau
   from (select i - $6::int as i, $5::date + i as day
     from generate_series(0, $7::int) as g(i)) s
-  left join dl on dl.day = s.day
+  left join dl st on st.g = 3 and st.day = s.day
+  left join dl we on we.g = 5 and we.day = s.day
+  left join dl me on me.g = 6 and me.day = s.day
   window o as (order by s.day)
 )
 select 'd', i, 0, dau, wau, mau from daily where i >= 0
