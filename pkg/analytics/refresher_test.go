@@ -60,6 +60,20 @@ func TestRefresherKeepsTheRollupFresh(t *testing.T) {
 		t.Fatal(err)
 	}
 	waitFor(t, "the late row in the rollup", func() bool { return count() == before+1 })
+	// The events by day and type follow: equal to the raw counts on every covered day.
+	var mismatches int
+	if err := d.DB.Pool.QueryRow(ctx, `
+		with raw as (select (occurred_at at time zone 'Europe/Paris')::date as day, activity_type, count(*) as n
+			from bdc.user_activities
+			where occurred_at < ((select covered_until from bdc_analytics.rollup_watermark where rollup = $1)::timestamp at time zone 'Europe/Paris')
+			group by 1, 2)
+		select count(*) from raw full join bdc_analytics.activity_type_daily a using (day, activity_type)
+		where raw.n is distinct from a.events`, analytics.RollupName).Scan(&mismatches); err != nil {
+		t.Fatal(err)
+	}
+	if mismatches != 0 {
+		t.Errorf("%d (day, type) counts of activity_type_daily differ from the raw rows", mismatches)
+	}
 	stop()
 	<-done
 

@@ -242,6 +242,22 @@ func refresh(ctx context.Context, tx pgx.Tx, high int64, opts RefreshOptions) (R
 	if err != nil {
 		return RefreshStats{}, fmt.Errorf("couldn't write the rollup: %w", err)
 	}
+	// The events per day and type of the same days, from the rows just written.
+	days, args := "true", []any(nil) // a first build: every day
+	if covered != nil {
+		days, args = "d.day = any("+touchedP+") or ("+strings.ReplaceAll(rangeDel, "day ", "d.day ")+")", a.vals
+	}
+	if _, err := tx.Exec(ctx, "delete from bdc_analytics.activity_type_daily d where "+days, args...); err != nil {
+		return RefreshStats{}, fmt.Errorf("couldn't delete the days to recompute by type: %w", err)
+	}
+	if _, err := tx.Exec(ctx, `
+		insert into bdc_analytics.activity_type_daily (day, activity_type, events)
+		select d.day, t.key, sum(t.value::bigint)
+		from bdc_analytics.user_activity_daily d, jsonb_each_text(d.type_counts) as t
+		where `+days+`
+		group by d.day, t.key`, args...); err != nil {
+		return RefreshStats{}, fmt.Errorf("couldn't write the events by type: %w", err)
+	}
 	if _, err := tx.Exec(ctx, `
 		insert into bdc_analytics.rollup_watermark (rollup, last_id, covered_until, refreshed_at)
 		values ($1, $2, $3, now())

@@ -106,8 +106,8 @@ func TestCatalogue(t *testing.T) {
 	}
 }
 
-// TestActiveUsersWithTheRollup: bdc_users_active reads the whole days the daily activity
-// rollup covers from it, and the rest raw. With the rollup covering history up to ten days
+// TestActiveUsersWithTheRollup: bdc_users_active and bdc_activity_events_total read the whole
+// days the daily activity rollup covers from it, and the rest raw. With the rollup covering history up to ten days
 // before the end, every window (inside the coverage, across its edge, past it, across the
 // spring DST change) equals the brute force over the raw rows.
 func TestActiveUsersWithTheRollup(t *testing.T) {
@@ -137,6 +137,19 @@ func TestActiveUsersWithTheRollup(t *testing.T) {
 			if got[key] != want[key] || got[key].(float64) == 0 {
 				t.Errorf("at %s: %s = %v, brute force %v", at.Format(time.RFC3339), key, got[key], want[key])
 			}
+		}
+		// The counter by activity type reads the rollup's per-day counts the same way.
+		n := 0
+		for key, v := range want {
+			if strings.HasPrefix(key, "bdc_activity_events_total{") {
+				n++
+				if got[key] != v {
+					t.Errorf("at %s: %s = %v, brute force %v", at.Format(time.RFC3339), key, got[key], v)
+				}
+			}
+		}
+		if n < 5 {
+			t.Errorf("at %s: %d activity types", at.Format(time.RFC3339), n)
 		}
 	}
 }

@@ -20,9 +20,22 @@ var realTime = []Definition{
 		Name: "bdc_activity_events_total", Group: RealTime, Kind: Counter, Unit: "events",
 		Help:   "Activity events recorded up to the evaluation instant, by activity type.",
 		Labels: []string{"activity_type"},
-		SQL: `select ua.activity_type, count(*)::float8 from bdc.user_activities ua
-			where ua.occurred_at <= $1::timestamptz
-			group by ua.activity_type`,
+		// The whole Europe/Paris days the activity rollup covers before the instant's day come
+		// from its per-day, per-type counts; the rest (at most the instant's day and the days
+		// past the coverage) is counted raw. Before any rollup refresh all is raw.
+		SQL: `with cut as (
+				select b.d1, b.d1::timestamp at time zone 'Europe/Paris' as s1
+				from (select least(($1::timestamptz at time zone 'Europe/Paris')::date,
+						coalesce((select covered_until from bdc_analytics.rollup_watermark where rollup = 'user_activity_daily'),
+							'-infinity'::date)) as d1) b)
+			select t.activity_type, sum(t.n)::float8 from (
+				select a.activity_type, a.events as n from bdc_analytics.activity_type_daily a
+				where a.day < (select d1 from cut)
+				union all
+				select ua.activity_type, count(*) from bdc.user_activities ua
+				where ua.occurred_at >= (select s1 from cut) and ua.occurred_at <= $1::timestamptz
+				group by ua.activity_type) t
+			group by t.activity_type`,
 	},
 	{
 		Name: "bdc_appointments_today", Group: RealTime, Unit: "appointments",
