@@ -10,12 +10,33 @@ LDFLAGS     := -X github.com/prometheus/common/version.Version=$(VERSION) \
                -X github.com/prometheus/common/version.Branch=$(shell git rev-parse --abbrev-ref HEAD 2>/dev/null || echo unknown)
 GOLANGCI    = $(shell scripts/tools.sh path golangci-lint)
 BENCH_USERS ?= 100000
+# make bench: which benchmarks, how many runs (medians), the models' scale, the fuzzing time per
+# target and the load test's duration. BENCH_RAW collects the results, BENCH_LOGS the outputs.
+BENCH       ?= .
+BENCH_COUNT ?= 1
+BENCH_APPOINTMENTS ?= 100000
+FUZZTIME    ?= 15s
+# FUZZ_SLOW are the fuzz targets whose seed corpus alone takes longer than FUZZTIME (the plugin's
+# runs 489 queries through PostgreSQL), fuzzed for FUZZTIME_SLOW instead.
+FUZZ_SLOW   := FuzzQueryJSON
+FUZZTIME_SLOW ?= 90s
+BENCH_LOAD_DURATION ?= 30s
+BENCH_RAW   := bench/results.jsonl
+BENCH_LOGS  := bench/logs
+
+BENCH_ARGS   = $(strip $(if $(filter-out .,$(BENCH)),BENCH='$(BENCH)') $(if $(filter-out 1,$(BENCH_COUNT)),BENCH_COUNT=$(BENCH_COUNT)) \
+               $(if $(filter-out 100000,$(BENCH_USERS)),BENCH_USERS=$(BENCH_USERS)) \
+               $(if $(filter-out 100000,$(BENCH_APPOINTMENTS)),BENCH_APPOINTMENTS=$(BENCH_APPOINTMENTS)) \
+               $(if $(filter-out 15s,$(FUZZTIME)),FUZZTIME=$(FUZZTIME)) $(if $(filter-out 90s,$(FUZZTIME_SLOW)),FUZZTIME_SLOW=$(FUZZTIME_SLOW)) \
+               $(if $(filter-out 30s,$(BENCH_LOAD_DURATION)),BENCH_LOAD_DURATION=$(BENCH_LOAD_DURATION)))
+# The benchmarks' own settings taken from the environment, for the report's command line.
+BENCH_ENV    = $(strip $(foreach v,BDC_BENCH_DEPTH BDC_BENCH_EXPORT_ROWS BDC_BENCH_RUNS BDC_BENCH_PEER_RUNS BDC_BENCH_ROLLUP,$(if $($(v)),$(v)=$($(v)))))
 
 PLUGIN_DIST := datasource-plugin/dist
 PLUGIN_EXE  := gpx_bdc_analytics
 PLUGIN_PLATFORMS := linux/amd64 linux/arm64 darwin/arm64
 
-.PHONY: test postgres tools fmt-check vet lint unit build bench clean plugin plugin-frontend plugin-frontend-check plugin-backend
+.PHONY: test postgres tools fmt-check vet lint unit build bench bench-go bench-fuzz bench-load clean plugin plugin-frontend plugin-frontend-check plugin-backend
 
 ## test: everything CI runs: PostgreSQL up, gofmt, go vet, golangci-lint, go test -race.
 test: postgres tools fmt-check vet lint unit plugin-frontend-check
@@ -65,9 +86,40 @@ plugin-backend:
 			-o $(PLUGIN_DIST)/$(PLUGIN_EXE)_$${os}_$${arch} ./datasource-plugin/pkg || exit 1; \
 	done
 
-## bench: side-by-side benchmarks at a documented scale (BENCH_USERS users for seeding).
-bench: postgres
-	BDC_BENCH_USERS=$(BENCH_USERS) $(GO) test -run '^$$' -bench . -benchtime 1x -count 1 -timeout 60m ./bench/...
+## bench: the side-by-side benchmarks, the fuzz targets and the load test's long form, into
+## bench/results.md and bench/results.json (README, Performance). Under 60 minutes at 100,000
+## users on 2 cores once the platform is seeded. BENCH=Regexp restricts the benchmarks,
+## BENCH_COUNT=3 takes medians of three runs, BENCH_APPOINTMENTS=1000000 the models' large scale.
+bench: postgres tools
+	@rm -f $(BENCH_RAW) && mkdir -p $(BENCH_LOGS)
+	@$(GO) run ./bench/cmd/benchreport -raw $(BENCH_RAW) -start
+	@status=0; \
+	$(MAKE) --no-print-directory bench-go || status=1; \
+	$(MAKE) --no-print-directory bench-fuzz || status=1; \
+	$(MAKE) --no-print-directory bench-load || status=1; \
+	$(GO) run ./bench/cmd/benchreport -raw $(BENCH_RAW) -out bench -command "$(if $(BENCH_ENV),$(BENCH_ENV) )make bench$(if $(BENCH_ARGS), $(BENCH_ARGS))" \
+		-bench-log $(BENCH_LOGS)/bench.log -fuzz-log $(BENCH_LOGS)/fuzz.log -load-log $(BENCH_LOGS)/load.log || status=1; \
+	exit $$status
+
+## bench-go: the Go benchmarks of bench/, recording into $(BENCH_RAW).
+bench-go:
+	BDC_BENCH_RESULTS=$(CURDIR)/$(BENCH_RAW) BDC_BENCH_USERS=$(BENCH_USERS) BDC_BENCH_APPOINTMENTS=$(BENCH_APPOINTMENTS) \
+		$(GO) test -run '^$$' -bench '$(BENCH)' -benchtime 1x -count $(BENCH_COUNT) -timeout 100m ./bench/ 2>&1 | tee $(BENCH_LOGS)/bench.log
+
+## bench-fuzz: every Fuzz target of the repository for FUZZTIME each (one `go test -fuzz` each).
+bench-fuzz:
+	@: > $(BENCH_LOGS)/fuzz.log; status=0; \
+	for hit in $$(grep -rHoE --include='*_test.go' --exclude-dir=node_modules --exclude-dir=.git '^func Fuzz[A-Za-z0-9_]+' . \
+			| sed -E 's|/[^/]*:func |:|' | sort); do \
+		dir=$${hit%%:*}; name=$${hit##*:}; \
+		echo "=== fuzz $$dir $$name" | tee -a $(BENCH_LOGS)/fuzz.log; \
+		fuzztime=$(FUZZTIME); [[ " $(FUZZ_SLOW) " == *" $$name "* ]] && fuzztime=$(FUZZTIME_SLOW); \
+		$(GO) test -run '^$$' -fuzz "^$$name\$$" -fuzztime $$fuzztime "$$dir" 2>&1 | tee -a $(BENCH_LOGS)/fuzz.log || status=1; \
+	done; exit $$status
+
+## bench-load: the load test's long form (wrk on /metrics for BENCH_LOAD_DURATION during refreshes).
+bench-load:
+	BDC_LOAD_DURATION=$(BENCH_LOAD_DURATION) $(GO) test -count=1 -run '^TestMetricsUnderLoad$$' -v ./e2e/ 2>&1 | tee $(BENCH_LOGS)/load.log
 
 clean:
 	rm -rf bin dist

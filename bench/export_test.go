@@ -60,11 +60,33 @@ func BenchmarkExport(b *testing.B) {
 	python := pandasPython(b)
 	for _, n := range []int{rows / 10, rows} {
 		warmUp(b, d, n)
+		ours, theirs := map[string]measured{}, map[string]measured{}
 		for _, f := range export.FormatNames() {
-			b.Run(fmt.Sprintf("bdc-reporter/%s/rows=%d", f, n), func(b *testing.B) { benchReporter(b, reporter, d.URL, f, n) })
+			b.Run(fmt.Sprintf("bdc-reporter/%s/rows=%d", f, n), func(b *testing.B) { ours[f] = benchReporter(b, reporter, d.URL, f, n) })
 		}
 		for _, f := range pandasFormats {
-			b.Run(fmt.Sprintf("pandas/%s/rows=%d", f, n), func(b *testing.B) { benchPandas(b, python, d.URL, f, n) })
+			b.Run(fmt.Sprintf("pandas/%s/rows=%d", f, n), func(b *testing.B) { theirs[f] = benchPandas(b, python, d.URL, f, n) })
+		}
+		recordExport(b, n, ours, theirs)
+	}
+}
+
+// recordExport records each format's throughput and peak memory, with pandas' beside ours for
+// the formats pandas writes.
+func recordExport(b *testing.B, rows int, ours, theirs map[string]measured) {
+	for _, f := range export.FormatNames() {
+		o := ours[f]
+		figures := []Result{
+			{Metric: "throughput, database to file", Unit: "rows/s", Ours: float64(rows) / o.seconds},
+			{Metric: "peak resident memory", Unit: "MiB", Ours: o.peakMiB, LowerIsBetter: true},
+		}
+		if p, ok := theirs[f]; ok {
+			figures[0].Peer, figures[0].PeerName = float64(rows)/p.seconds, "pandas"
+			figures[1].Peer, figures[1].PeerName = p.peakMiB, "pandas"
+		}
+		for _, r := range figures {
+			r.Area, r.Case, r.Scale, r.OursName = "Export", "user_activities to "+f, fmt.Sprintf("rows=%d", rows), "bdc-reporter export"
+			record(b, r)
 		}
 	}
 }
@@ -180,7 +202,7 @@ func vmHWM(status string) int64 {
 	return 0
 }
 
-func benchReporter(b *testing.B, reporter, url, format string, rows int) {
+func benchReporter(b *testing.B, reporter, url, format string, rows int) measured {
 	var m measured
 	for range b.N {
 		out := b.TempDir()
@@ -201,9 +223,10 @@ func benchReporter(b *testing.B, reporter, url, format string, rows int) {
 	b.ReportMetric(float64(rows)/m.seconds, "rows/s")
 	b.ReportMetric(m.peakMiB, "peak-MiB")
 	b.ReportMetric(float64(m.bytes)/(1<<20), "file-MiB")
+	return m
 }
 
-func benchPandas(b *testing.B, python, url, format string, rows int) {
+func benchPandas(b *testing.B, python, url, format string, rows int) measured {
 	var (
 		m   measured
 		res struct {
@@ -225,4 +248,5 @@ func benchPandas(b *testing.B, python, url, format string, rows int) {
 	b.ReportMetric(float64(rows)/res.Write, "write-rows/s")
 	b.ReportMetric(m.peakMiB, "peak-MiB")
 	b.ReportMetric(float64(m.bytes)/(1<<20), "file-MiB")
+	return m
 }

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"maps"
 	"net"
 	"net/http"
 	"os"
@@ -25,6 +26,7 @@ import (
 	"github.com/bdc-analytics/bdc/pkg/demo"
 	"github.com/bdc-analytics/bdc/pkg/exporter"
 	"github.com/bdc-analytics/bdc/pkg/kpi"
+	"github.com/bdc-analytics/bdc/pkg/predict"
 	"github.com/bdc-analytics/bdc/pkg/store/testdb"
 	"github.com/bdc-analytics/bdc/pkg/testtools"
 )
@@ -43,23 +45,46 @@ const (
 // justwatchcom's sql_exporter (queries run on an interval). It reports scrape latency p50 and
 // p99, and for bdc-exporter the refresh duration of each KPI group.
 func BenchmarkExporterScrape(b *testing.B) {
-	for _, users := range []int{demo.DefaultUsers, benchUsers(b)} {
-		d, err := testdb.Create(context.Background(), "benchscrape", demo.Config{Users: users, Days: 730, Seed: 1})
-		if err != nil {
-			b.Fatal(err)
+	demoScale := demo.Config{Users: demo.DefaultUsers, Days: platformDays, Seed: platformSeed, End: platformEnd}
+	for _, cfg := range []demo.Config{demoScale, platformConfig(b)} {
+		d := PlatformFor(b, cfg)
+		if cfg.Users == demo.DefaultUsers {
+			// The demo's models, as `bdc-exporter demo` trains them, so that the scrape carries
+			// the model and forecast families. The large platform keeps the registry it has.
+			if _, err := predict.NewStore(d.DB).RunJob(context.Background(), predict.JobOptions{Now: scrapeAt}); err != nil {
+				b.Fatal(err)
+			}
 		}
-		b.Run(fmt.Sprintf("bdc-exporter/users=%d", users), func(b *testing.B) { benchOurs(b, d) })
-		b.Run(fmt.Sprintf("postgres_exporter/users=%d", users), func(b *testing.B) { benchPostgresExporter(b, d) })
-		b.Run(fmt.Sprintf("sql_exporter/users=%d", users), func(b *testing.B) { benchSQLExporter(b, d) })
-		_ = d.Drop(context.Background())
+		var ours, pgExp, sqlExp latency
+		b.Run(fmt.Sprintf("bdc-exporter/users=%d", cfg.Users), func(b *testing.B) { ours = benchOurs(b, d, cfg.Users) })
+		b.Run(fmt.Sprintf("postgres_exporter/users=%d", cfg.Users), func(b *testing.B) { pgExp = benchPostgresExporter(b, d) })
+		b.Run(fmt.Sprintf("sql_exporter/users=%d", cfg.Users), func(b *testing.B) { sqlExp = benchSQLExporter(b, d) })
+		for _, peer := range []struct {
+			name string
+			lat  latency
+		}{{"postgres_exporter", pgExp}, {"sql_exporter", sqlExp}} {
+			for _, m := range []struct {
+				metric     string
+				ours, peer float64
+			}{{"scrape p50", ours.p50, peer.lat.p50}, {"scrape p99", ours.p99, peer.lat.p99}} {
+				record(b, Result{Area: "Exporter scrape", Case: "KPI catalogue /metrics", Scale: fmt.Sprintf("users=%d", cfg.Users),
+					Metric: m.metric, Unit: "ms", Ours: m.ours, OursName: "bdc-exporter", Peer: m.peer, PeerName: peer.name, LowerIsBetter: true})
+			}
+		}
 	}
 }
 
-func benchOurs(b *testing.B, d *testdb.Database) {
+// latency is a scrape latency measurement, in milliseconds.
+type latency struct{ p50, p99 float64 }
+
+// scrapeAt is the instant the KPIs are evaluated at: the platforms' last hour.
+var scrapeAt = platformEnd.Add(-time.Hour)
+
+func benchOurs(b *testing.B, d *testdb.Database, users int) latency {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	logger := slog.New(slog.DiscardHandler)
-	exp, err := exporter.New(d.DB, logger, exporter.Options{})
+	exp, err := exporter.New(d.DB, logger, exporter.Options{Now: func() time.Time { return scrapeAt }})
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -78,10 +103,16 @@ func benchOurs(b *testing.B, d *testdb.Database) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	measure(b, url+"/metrics", scrapes) // resets reported metrics: report the refresh after
-	for group, seconds := range refreshByGroup(b, body) {
+	lat := measure(b, url+"/metrics", scrapes) // resets reported metrics: report the refresh after
+	refresh := refreshByGroup(b, body)
+	for group, seconds := range refresh {
 		b.ReportMetric(seconds*1000, "refresh-"+string(group)+"-ms")
 	}
+	for _, group := range slices.Sorted(maps.Keys(refresh)) {
+		record(b, Result{Area: "Exporter scrape", Case: "KPI refresh, group " + string(group), Scale: fmt.Sprintf("users=%d", users),
+			Metric: "refresh", Unit: "ms", Ours: refresh[group] * 1000, OursName: "bdc-exporter", LowerIsBetter: true})
+	}
+	return lat
 }
 
 // refreshByGroup sums bdc_exporter_query_duration_seconds over the KPIs of each group.
@@ -101,10 +132,10 @@ func refreshByGroup(b *testing.B, body string) map[kpi.Group]float64 {
 }
 
 // peerKPIs are the KPIs the peers run: gauges and counters (neither peer builds a histogram from
-// raw observations), with the parameters inlined (the evaluation instant is now()).
+// raw observations), with the parameters inlined (the evaluation instant is scrapeAt, as ours).
 func peerKPIs() []kpi.Definition {
 	inline := strings.NewReplacer(
-		"$1::timestamptz", "now()", "$2::text", "'"+kpi.DefaultTimeZone+"'",
+		"$1::timestamptz", "'"+scrapeAt.Format(time.RFC3339)+"'::timestamptz", "$2::text", "'"+kpi.DefaultTimeZone+"'",
 		"$3::text[]", "null::text[]", "$4::text[]", "null::text[]", "$5::bigint[]", "null::bigint[]", "$6::text[]", "null::text[]")
 	var out []kpi.Definition
 	for _, d := range kpi.All() {
@@ -124,7 +155,7 @@ func peerKPIs() []kpi.Definition {
 	return out
 }
 
-func benchPostgresExporter(b *testing.B, d *testdb.Database) {
+func benchPostgresExporter(b *testing.B, d *testdb.Database) latency {
 	bin := testtools.Path(b, "prometheus-postgres-exporter")
 	var q strings.Builder
 	for _, def := range peerKPIs() {
@@ -147,10 +178,10 @@ func benchPostgresExporter(b *testing.B, d *testdb.Database) {
 		"--extend.query-path="+path, "--web.listen-address="+addr), "DATA_SOURCE_NAME="+d.URL)
 	url := "http://" + addr + "/metrics"
 	waitUntil(b, func() bool { body, err := fetch(url); return err == nil && strings.Contains(body, "users_active") })
-	measure(b, url, peerScrapes)
+	return measure(b, url, peerScrapes)
 }
 
-func benchSQLExporter(b *testing.B, d *testdb.Database) {
+func benchSQLExporter(b *testing.B, d *testdb.Database) latency {
 	bin := testtools.Path(b, "prometheus-sql-exporter")
 	var c strings.Builder
 	fmt.Fprintf(&c, "jobs:\n- name: bdc\n  interval: 5m\n  connections:\n  - %s\n  queries:\n", strconv.Quote(d.URL))
@@ -166,7 +197,7 @@ func benchSQLExporter(b *testing.B, d *testdb.Database) {
 	runPeer(b, exec.Command(bin, "-config.file="+path, "-web.listen-address="+addr))
 	url := "http://" + addr + "/metrics"
 	waitUntil(b, func() bool { body, err := fetch(url); return err == nil && strings.Contains(body, "users_active") })
-	measure(b, url, scrapes)
+	return measure(b, url, scrapes)
 }
 
 func runPeer(b *testing.B, cmd *exec.Cmd, env ...string) {
@@ -178,8 +209,8 @@ func runPeer(b *testing.B, cmd *exec.Cmd, env ...string) {
 	b.Cleanup(func() { _ = cmd.Process.Kill(); _ = cmd.Wait() })
 }
 
-// measure scrapes url n times in a row and reports the latency percentiles.
-func measure(b *testing.B, url string, n int) {
+// measure scrapes url n times in a row, reports the latency percentiles and returns them.
+func measure(b *testing.B, url string, n int) latency {
 	lat := make([]time.Duration, 0, n)
 	b.ResetTimer()
 	for range n {
@@ -195,6 +226,7 @@ func measure(b *testing.B, url string, n int) {
 	b.ReportMetric(pct(0.50), "p50-ms")
 	b.ReportMetric(pct(0.99), "p99-ms")
 	b.ReportMetric(float64(n), "scrapes")
+	return latency{p50: pct(0.50), p99: pct(0.99)}
 }
 
 var client = &http.Client{Timeout: scrapeTimeout}

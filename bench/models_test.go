@@ -8,10 +8,12 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"math"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -214,8 +216,10 @@ func BenchmarkNoShowModels(b *testing.B) {
 		b.Fatal(err)
 	}
 	gbm := def.GBM
-	rows := fmt.Sprintf("rows=%d", data.train.Rows()+data.valid.Rows()+data.test.Rows())
-	report := func(b *testing.B, m ml.Model, seconds float64, size int) {
+	n := data.train.Rows() + data.valid.Rows() + data.test.Rows()
+	rows, scale := fmt.Sprintf("rows=%d", n), fmt.Sprintf("appointments=%d", n)
+	var gbmOurs, gbmPeer, forestOurs, forestPeer fitted
+	report := func(b *testing.B, m ml.Model, seconds float64, size int) fitted {
 		p, err := ml.PredictProba(m, data.test)
 		if err != nil {
 			b.Fatal(err)
@@ -227,6 +231,7 @@ func BenchmarkNoShowModels(b *testing.B) {
 		b.ReportMetric(auc, "auc")
 		b.ReportMetric(seconds, "fit-s")
 		b.ReportMetric(float64(size), "trees")
+		return fitted{auc: auc, seconds: seconds}
 	}
 	b.Run("pkg-ml-gbm/"+rows, func(b *testing.B) {
 		for range b.N {
@@ -235,7 +240,7 @@ func BenchmarkNoShowModels(b *testing.B) {
 			if err != nil {
 				b.Fatal(err)
 			}
-			report(b, m, time.Since(begin).Seconds(), m.NumTrees())
+			gbmOurs = report(b, m, time.Since(begin).Seconds(), m.NumTrees())
 		}
 	})
 	b.Run("sklearn-hgb/"+rows, func(b *testing.B) {
@@ -244,7 +249,7 @@ func BenchmarkNoShowModels(b *testing.B) {
 			"l2": gbm.L2, "max_iter": gbm.MaxIter, "patience": gbm.Patience, "tol": 1e-7,
 		})
 		for range b.N {
-			reportPeer(b, peer(b, "sklearn_noshow.py", "--dir", data.dir, "--model", "hgb", "--params", string(params))[0])
+			gbmPeer = reportPeer(b, peer(b, "sklearn_noshow.py", "--dir", data.dir, "--model", "hgb", "--params", string(params))[0])
 		}
 	})
 	b.Run("pkg-ml-forest/"+rows, func(b *testing.B) {
@@ -256,23 +261,38 @@ func BenchmarkNoShowModels(b *testing.B) {
 			if err != nil {
 				b.Fatal(err)
 			}
-			report(b, m, time.Since(begin).Seconds(), m.NumTrees())
+			forestOurs = report(b, m, time.Since(begin).Seconds(), m.NumTrees())
 		}
 	})
 	b.Run("sklearn-rf/"+rows, func(b *testing.B) {
 		params, _ := json.Marshal(map[string]any{"trees": forestTrees, "min_samples_leaf": forestMinLeaf})
 		for range b.N {
-			reportPeer(b, peer(b, "sklearn_noshow.py", "--dir", data.dir, "--model", "rf", "--params", string(params))[0])
+			forestPeer = reportPeer(b, peer(b, "sklearn_noshow.py", "--dir", data.dir, "--model", "rf", "--params", string(params))[0])
 		}
 	})
+	for _, c := range []struct {
+		name, ours, peer string
+		o, p             fitted
+	}{
+		{"no-show gradient boosting", "pkg/ml GBM", "scikit-learn HistGradientBoosting", gbmOurs, gbmPeer},
+		{"no-show random forest", "pkg/ml forest", "scikit-learn RandomForest", forestOurs, forestPeer},
+	} {
+		record(b, Result{Area: "Models", Case: c.name, Scale: scale, Metric: "test ROC AUC", Ours: c.o.auc, OursName: c.ours, Peer: c.p.auc, PeerName: c.peer})
+		record(b, Result{Area: "Models", Case: c.name, Scale: scale, Metric: "fit time", Unit: "s", Ours: c.o.seconds, OursName: c.ours,
+			Peer: c.p.seconds, PeerName: c.peer, LowerIsBetter: true})
+	}
 }
 
-// reportPeer reports a peer's test AUC, fitting time and size.
-func reportPeer(b *testing.B, r map[string]any) {
+// fitted is a model's test AUC and fitting time.
+type fitted struct{ auc, seconds float64 }
+
+// reportPeer reports a peer's test AUC, fitting time and size, and returns the first two.
+func reportPeer(b *testing.B, r map[string]any) fitted {
 	b.Helper()
 	b.ReportMetric(r["auc"].(float64), "auc")
 	b.ReportMetric(r["fit_seconds"].(float64), "fit-s")
 	b.ReportMetric(r["size"].(float64), "trees")
+	return fitted{auc: r["auc"].(float64), seconds: r["fit_seconds"].(float64)}
 }
 
 // BenchmarkForecasts backtests pkg/forecast (ETS chosen by AICc, intervals analytical or
@@ -315,6 +335,8 @@ func BenchmarkForecasts(b *testing.B) {
 			b.Fatal(err)
 		}
 		label := fmt.Sprintf("%s/n=%d", c.name, len(c.values))
+		var ours backtested
+		theirs := map[string]backtested{}
 		b.Run("pkg-forecast/"+label, func(b *testing.B) {
 			for range b.N {
 				begin := time.Now()
@@ -322,7 +344,7 @@ func BenchmarkForecasts(b *testing.B) {
 				if err != nil {
 					b.Fatal(err)
 				}
-				reportForecast(b, res.Overall.MASE, res.Overall.SMAPE, res.Overall.Coverage[0], res.Overall.Coverage[1], time.Since(begin).Seconds())
+				ours = reportForecast(b, res.Overall.MASE, res.Overall.SMAPE, res.Overall.Coverage[0], res.Overall.Coverage[1], time.Since(begin).Seconds())
 				b.Logf("models chosen: %s", strings.Join(uniq(res.Models), ", "))
 			}
 		})
@@ -339,19 +361,42 @@ func BenchmarkForecasts(b *testing.B) {
 					if err != nil {
 						b.Fatal(err)
 					}
-					reportForecast(b, r["mase"].(float64), r["smape"].(float64), r["coverage80"].(float64), r["coverage95"].(float64), r["fit_seconds"].(float64))
+					theirs[cfg] = reportForecast(b, r["mase"].(float64), r["smape"].(float64), r["coverage80"].(float64), r["coverage95"].(float64), r["fit_seconds"].(float64))
 				}
 			})
+		}
+		for _, cfg := range slices.Sorted(maps.Keys(theirs)) {
+			recordForecast(b, fmt.Sprintf("%s, %d origins x %d steps", c.name, c.origins, c.horizon), fmt.Sprintf("n=%d", len(c.values)),
+				ours, theirs[cfg], "statsmodels "+strings.ReplaceAll(cfg, "_", " "))
 		}
 	}
 }
 
-func reportForecast(b *testing.B, mase, smape, cov80, cov95, seconds float64) {
+// backtested is a backtest's figures: errors, interval coverage (fractions) and fitting time.
+type backtested struct{ mase, smape, cov80, cov95, seconds float64 }
+
+func reportForecast(b *testing.B, mase, smape, cov80, cov95, seconds float64) backtested {
 	b.ReportMetric(mase, "MASE")
 	b.ReportMetric(smape, "sMAPE-%")
 	b.ReportMetric(100*cov80, "cover80-%")
 	b.ReportMetric(100*cov95, "cover95-%")
 	b.ReportMetric(seconds, "fit-s")
+	return backtested{mase: mase, smape: smape, cov80: cov80, cov95: cov95, seconds: seconds}
+}
+
+// recordForecast records a backtest of ours beside a peer's: errors and time lower is better,
+// coverage best at its nominal level.
+func recordForecast(b *testing.B, name, scale string, ours, peer backtested, peerName string) {
+	for _, r := range []Result{
+		{Metric: "MASE", Ours: ours.mase, Peer: peer.mase, LowerIsBetter: true},
+		{Metric: "sMAPE", Unit: "%", Ours: ours.smape, Peer: peer.smape, LowerIsBetter: true},
+		{Metric: "80% interval coverage", Unit: "%", Ours: 100 * ours.cov80, Peer: 100 * peer.cov80, Nominal: 80},
+		{Metric: "95% interval coverage", Unit: "%", Ours: 100 * ours.cov95, Peer: 100 * peer.cov95, Nominal: 95},
+		{Metric: "fit time, all origins", Unit: "s", Ours: ours.seconds, Peer: peer.seconds, LowerIsBetter: true},
+	} {
+		r.Area, r.Case, r.Scale, r.OursName, r.PeerName = "Forecasts", name, scale, "pkg/forecast ETS", peerName
+		record(b, r)
+	}
 }
 
 func pick(results []map[string]any, model string) (map[string]any, error) {

@@ -1,0 +1,244 @@
+package results
+
+import (
+	"fmt"
+	"math"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Row is a result summarized over the runs of a `make bench`: the median of each side.
+type Row struct {
+	Area     string  `json:"area"`
+	Case     string  `json:"case"`
+	Scale    string  `json:"scale"`
+	Metric   string  `json:"metric"`
+	Unit     string  `json:"unit,omitempty"`
+	Ours     float64 `json:"ours"`
+	OursName string  `json:"ours_name"`
+	Peer     float64 `json:"peer,omitempty"`
+	PeerName string  `json:"peer_name,omitempty"`
+	// Ratio is how many times better ours is than the peer's (above 1, ours is better): peer/ours
+	// for a metric where lower is better, ours/peer otherwise, and for a metric with a nominal
+	// value the peer's distance to it over ours. Nil without a peer or when a side is zero.
+	Ratio         *float64 `json:"ratio"`
+	LowerIsBetter bool     `json:"lower_is_better,omitempty"`
+	Nominal       float64  `json:"nominal,omitempty"`
+	// Runs is how many results the medians are of (the -count of the run).
+	Runs int `json:"runs"`
+}
+
+// areaOrder is the order of the tables: the product's parts in the README's order; other areas
+// follow in the order they were first recorded.
+var areaOrder = []string{"Seeding", "Exporter scrape", "Analytics", "Models", "Forecasts", "Export", "Reports",
+	"Plugin QueryData", "Load", "Fuzzing"}
+
+// Summarize groups results by area, case, scale, metric and peer (a figure can have several
+// peers, each its own row) and takes the median of each side. Rows keep the order their first
+// result was recorded in, within areas in areaOrder.
+func Summarize(rs []Result) []Row {
+	type group struct {
+		first      Result
+		ours, peer []float64
+		index      int
+	}
+	groups := map[[5]string]*group{}
+	var keys [][5]string
+	for _, r := range rs {
+		k := [5]string{r.Area, r.Case, r.Scale, r.Metric, r.PeerName}
+		g := groups[k]
+		if g == nil {
+			g = &group{first: r, index: len(keys)}
+			groups[k] = g
+			keys = append(keys, k)
+		}
+		g.ours = append(g.ours, r.Ours)
+		if r.HasPeer() {
+			g.peer = append(g.peer, r.Peer)
+		}
+	}
+	areaRank := func(area string) int {
+		if i := slices.Index(areaOrder, area); i >= 0 {
+			return i
+		}
+		return len(areaOrder)
+	}
+	firstOfArea := map[string]int{}
+	for i, k := range keys {
+		if _, ok := firstOfArea[k[0]]; !ok {
+			firstOfArea[k[0]] = i
+		}
+	}
+	slices.SortStableFunc(keys, func(a, b [5]string) int {
+		if c := areaRank(a[0]) - areaRank(b[0]); c != 0 {
+			return c
+		}
+		if c := firstOfArea[a[0]] - firstOfArea[b[0]]; c != 0 {
+			return c
+		}
+		return groups[a].index - groups[b].index
+	})
+	rows := make([]Row, 0, len(keys))
+	for _, k := range keys {
+		g := groups[k]
+		r := Row{Area: g.first.Area, Case: g.first.Case, Scale: g.first.Scale, Metric: g.first.Metric, Unit: g.first.Unit,
+			Ours: median(g.ours), OursName: g.first.OursName, LowerIsBetter: g.first.LowerIsBetter, Nominal: g.first.Nominal, Runs: len(g.ours)}
+		if len(g.peer) > 0 {
+			r.Peer, r.PeerName = median(g.peer), g.first.PeerName
+			r.Ratio = ratio(r)
+		}
+		rows = append(rows, r)
+	}
+	return rows
+}
+
+// ratio is how many times better ours is than the peer's, or nil when it is undefined.
+func ratio(r Row) *float64 {
+	var num, den float64
+	switch {
+	case r.Nominal != 0:
+		num, den = math.Abs(r.Peer-r.Nominal), math.Abs(r.Ours-r.Nominal)
+		if num == 0 && den == 0 {
+			num, den = 1, 1
+		}
+	case r.LowerIsBetter:
+		num, den = r.Peer, r.Ours
+	default:
+		num, den = r.Ours, r.Peer
+	}
+	if den == 0 || num < 0 || den < 0 || math.IsNaN(num/den) || math.IsInf(num/den, 0) {
+		return nil
+	}
+	v := num / den
+	return &v
+}
+
+func median(xs []float64) float64 {
+	s := slices.Clone(xs)
+	slices.Sort(s)
+	n := len(s)
+	if n%2 == 1 {
+		return s[n/2]
+	}
+	return (s[n/2-1] + s[n/2]) / 2
+}
+
+// Machine describes where the figures were measured.
+type Machine struct {
+	CPU        string  `json:"cpu"`
+	Cores      int     `json:"cores"`
+	MemoryGiB  float64 `json:"memory_gib"`
+	OS         string  `json:"os"`
+	Kernel     string  `json:"kernel"`
+	Go         string  `json:"go"`
+	PostgreSQL string  `json:"postgresql"`
+}
+
+// Report is bench/results.json, and what bench/results.md renders.
+type Report struct {
+	Command  string    `json:"command"`
+	Started  time.Time `json:"started"`
+	Finished time.Time `json:"finished"`
+	// LoadStart and LoadEnd are the 1, 5 and 15 minute load averages before and after the run.
+	LoadStart string  `json:"load_average_start"`
+	LoadEnd   string  `json:"load_average_end"`
+	Machine   Machine `json:"machine"`
+	Rows      []Row   `json:"rows"`
+	// Failures are the benchmarks, fuzz targets and load tests that failed: their figures are
+	// missing from Rows.
+	Failures []string `json:"failures,omitempty"`
+}
+
+// Markdown renders the report: the machine and the run, then one table per area.
+func (r Report) Markdown() string {
+	var s strings.Builder
+	s.WriteString("# Benchmark results\n\n")
+	fmt.Fprintf(&s, "Written by `%s` from %s to %s (%s).\n\n", r.Command, r.Started.UTC().Format("2006-01-02 15:04 MST"),
+		r.Finished.UTC().Format("15:04 MST"), r.Finished.Sub(r.Started).Round(time.Second))
+	m := r.Machine
+	fmt.Fprintf(&s, "- Machine: %s, %d cores, %.1f GiB of memory\n", m.CPU, m.Cores, m.MemoryGiB)
+	fmt.Fprintf(&s, "- System: %s, kernel %s; %s; PostgreSQL %s\n", m.OS, m.Kernel, m.Go, m.PostgreSQL)
+	fmt.Fprintf(&s, "- Load average (1, 5, 15 min): %s at the start, %s at the end\n\n", r.LoadStart, r.LoadEnd)
+	s.WriteString("Each row is the median of its runs, ours and the peer's measured in the same run. The ratio " +
+		"is how many times better ours is (above 1: ours is better): the peer's figure over ours for a time or " +
+		"a size, ours over the peer's for a throughput or a score, and for an interval's coverage the peer's " +
+		"distance to the nominal level over ours.\n")
+	if len(r.Failures) > 0 {
+		s.WriteString("\n**Failures** (their figures are missing):\n\n")
+		for _, f := range r.Failures {
+			fmt.Fprintf(&s, "- %s\n", f)
+		}
+	}
+	for i := 0; i < len(r.Rows); {
+		area := r.Rows[i].Area
+		j := i
+		for j < len(r.Rows) && r.Rows[j].Area == area {
+			j++
+		}
+		writeTable(&s, area, r.Rows[i:j])
+		i = j
+	}
+	return s.String()
+}
+
+func writeTable(s *strings.Builder, area string, rows []Row) {
+	fmt.Fprintf(s, "\n## %s\n\n", area)
+	s.WriteString("| case | scale | metric | ours | peer | ratio |\n|---|---|---|---|---|---|\n")
+	alone := false
+	for _, r := range rows {
+		peer, ratio := "—", "—"
+		if r.PeerName != "" {
+			peer = formatValue(r.Peer, r.Unit) + " (" + r.PeerName + ")"
+			if r.Ratio != nil {
+				ratio = strconv.FormatFloat(*r.Ratio, 'f', 2, 64) + "×"
+			}
+		} else {
+			alone = true
+		}
+		metric := r.Metric
+		if r.Nominal != 0 {
+			metric += fmt.Sprintf(" (nominal %g)", r.Nominal)
+		}
+		fmt.Fprintf(s, "| %s | %s | %s | %s (%s) | %s | %s |\n", r.Case, r.Scale, metric, formatValue(r.Ours, r.Unit), r.OursName, peer, ratio)
+	}
+	if alone {
+		s.WriteString("\nRows with no peer (—) are ours alone: nothing a user would otherwise run measures the same thing.\n")
+	}
+}
+
+// formatValue writes v with its unit at a precision that keeps the differences that matter:
+// whole numbers (counts) and anything from 1,000 up with thousands separators, one decimal from
+// 10, four significant digits below (an AUC of 0.8147).
+func formatValue(v float64, unit string) string {
+	var n string
+	switch a := math.Abs(v); {
+	case a >= 1000 || (v == math.Trunc(v) && a < 1e15):
+		n = thousands(int64(math.Round(v)))
+	case a >= 10:
+		n = strconv.FormatFloat(v, 'f', 1, 64)
+	default:
+		n = strconv.FormatFloat(v, 'g', 4, 64)
+	}
+	if unit == "" {
+		return n
+	}
+	if unit == "%" {
+		return n + "%"
+	}
+	return n + " " + unit
+}
+
+func thousands(n int64) string {
+	s := strconv.FormatInt(n, 10)
+	neg := strings.HasPrefix(s, "-")
+	s = strings.TrimPrefix(s, "-")
+	for i := len(s) - 3; i > 0; i -= 3 {
+		s = s[:i] + "," + s[i:]
+	}
+	if neg {
+		return "-" + s
+	}
+	return s
+}
