@@ -4,9 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"log/slog"
-	"net/http"
 	"net/url"
 	"os/exec"
 	"path/filepath"
@@ -278,17 +276,8 @@ func forbidden(t *testing.T, db *store.DB, sql string) {
 // scrapeFailing returns the queries whose bdc_exporter_query_success is 0.
 func scrapeFailing(t *testing.T, url string) []string {
 	t.Helper()
-	r, err := http.Get(url) //nolint:gosec // the test's own loopback exporter
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer r.Body.Close()
-	body, err := io.ReadAll(r.Body)
-	if err != nil {
-		t.Fatal(err)
-	}
 	var failing []string
-	for _, line := range strings.Split(string(body), "\n") {
+	for _, line := range strings.Split(testtools.Scrape(t, url), "\n") {
 		if !strings.HasPrefix(line, "bdc_exporter_query_success{") {
 			continue
 		}

@@ -2,8 +2,6 @@ package e2e
 
 import (
 	"fmt"
-	"io"
-	"net/http"
 	"os"
 	"os/exec"
 	"regexp"
@@ -66,7 +64,7 @@ func TestMetricsUnderLoad(t *testing.T) {
 // lastSuccess reads bdc_exporter_query_last_success_timestamp_seconds of query from a scrape.
 func lastSuccess(t *testing.T, url, query string) float64 {
 	t.Helper()
-	body := scrapeText(t, url)
+	body := testtools.Scrape(t, url)
 	m := regexp.MustCompile(`(?m)^bdc_exporter_query_last_success_timestamp_seconds\{query="` + regexp.QuoteMeta(query) + `"\} (\S+)$`).FindStringSubmatch(body)
 	if m == nil {
 		t.Fatalf("no last success of %s in the scrape", query)
@@ -132,19 +130,4 @@ func parseWrk(out string) (wrkResult, error) {
 		}
 	}
 	return r, nil
-}
-
-// scrapeText returns the body of a GET of url.
-func scrapeText(t *testing.T, url string) string {
-	t.Helper()
-	r, err := http.Get(url) //nolint:gosec // the test's own loopback exporter
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer r.Body.Close()
-	body, err := io.ReadAll(r.Body)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return string(body)
 }

@@ -62,7 +62,7 @@ func TestNoPersonalDataInLabelsOrLogs(t *testing.T) {
 	at := d.Seed.End.Add(-time.Hour)
 	addr := testtools.ServeExporterWith(t, db, logger, exporter.Options{ConfigFile: custom, Now: func() time.Time { return at },
 		Models: exporter.ModelOptions{TrainAtStart: true}})
-	body := scrapeText(t, "http://"+addr+"/metrics")
+	body := testtools.Scrape(t, "http://"+addr+"/metrics")
 	logger.Info("starting " + store.Redact(u.String())) // as the commands log their database
 
 	parser := expfmt.NewTextParser(model.UTF8Validation)

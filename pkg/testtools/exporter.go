@@ -2,6 +2,7 @@ package testtools
 
 import (
 	"context"
+	"io"
 	"log/slog"
 	"net"
 	"net/http"
@@ -88,4 +89,19 @@ func MetricFamilies(tb testing.TB, url string) map[string]bool {
 		out[name] = true
 	}
 	return out
+}
+
+// Scrape returns the body of a GET of url (a test's own loopback server).
+func Scrape(tb testing.TB, url string) string {
+	tb.Helper()
+	r, err := http.Get(url) //nolint:gosec // the test's own loopback server
+	if err != nil {
+		tb.Fatal(err)
+	}
+	defer r.Body.Close()
+	body, err := io.ReadAll(r.Body)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return string(body)
 }
