@@ -2,7 +2,6 @@ package report
 
 import (
 	"context"
-	"fmt"
 	"math"
 	"time"
 
@@ -38,31 +37,20 @@ type pgSource struct {
 func (s *pgSource) name() string { return "postgresql" }
 
 func (s *pgSource) at(ctx context.Context, def kpi.Definition, instants []time.Time) ([][]point, error) {
-	out := make([][]point, len(instants))
+	var samples [][]kpi.Sample
 	err := s.db.ReadOnly(ctx, s.timeout, func(ctx context.Context, tx pgx.Tx) error {
-		batch := &pgx.Batch{}
-		for i, at := range instants {
-			p := s.params
-			p.At = at
-			batch.Queue(def.Query(), def.Args(p)...).Query(func(rows pgx.Rows) error {
-				for rows.Next() {
-					vals, err := rows.Values()
-					if err != nil {
-						return err
-					}
-					smp, err := def.ParseRow(vals)
-					if err != nil {
-						return err
-					}
-					out[i] = append(out[i], samplePoint(def, smp))
-				}
-				return rows.Err()
-			})
-		}
-		return tx.SendBatch(ctx, batch).Close()
+		var err error
+		samples, err = def.RunAt(ctx, tx, s.params, instants)
+		return err
 	})
 	if err != nil {
-		return nil, fmt.Errorf("couldn't compute %s at %d instants: %w", def.Name, len(instants), err)
+		return nil, err
+	}
+	out := make([][]point, len(instants))
+	for i, ss := range samples {
+		for _, smp := range ss {
+			out[i] = append(out[i], samplePoint(def, smp))
+		}
 	}
 	return out, nil
 }

@@ -55,30 +55,14 @@ func (ds *Datasource) queryKPI(ctx context.Context, _ backend.DataQuery, env *en
 	}
 
 	// One read-only transaction, one round trip: the KPI at every instant, batched.
-	samples := make([][]kpi.Sample, len(steps))
+	var samples [][]kpi.Sample
 	err := ds.db.ReadOnly(ctx, ds.settings.QueryTimeout, func(ctx context.Context, tx pgx.Tx) error {
-		batch := &pgx.Batch{}
-		for i, at := range steps {
-			params.At = at
-			batch.Queue(def.Query(), def.Args(params)...).Query(func(rows pgx.Rows) error {
-				for rows.Next() {
-					vals, err := rows.Values()
-					if err != nil {
-						return err
-					}
-					s, err := def.ParseRow(vals)
-					if err != nil {
-						return err
-					}
-					samples[i] = append(samples[i], s)
-				}
-				return rows.Err()
-			})
-		}
-		return tx.SendBatch(ctx, batch).Close()
+		var err error
+		samples, err = def.RunAt(ctx, tx, params, steps)
+		return err
 	})
 	if err != nil {
-		return nil, fmt.Errorf("couldn't compute %s: %w", def.Name, err)
+		return nil, err
 	}
 	frame := kpiFrame(def, steps, samples)
 	frame.Meta = &data.FrameMeta{
