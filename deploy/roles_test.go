@@ -41,9 +41,6 @@ var roles = []string{"bdc_exporter", "bdc_reporter", "bdc_grafana"}
 //
 // The cluster trusts local connections, so the passwords roles.sql sets are not checked here.
 func TestLeastPrivilegeRoles(t *testing.T) {
-	if testing.Short() {
-		t.Skip("starts a PostgreSQL cluster")
-	}
 	ctx := t.Context()
 	c, err := pgcluster.Start(ctx, pgcluster.Options{})
 	if err != nil {

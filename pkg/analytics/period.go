@@ -160,5 +160,5 @@ func (s *periodSQL) index(day string) string {
 	return e
 }
 
-// firstDay is the placeholder of the first day of period base.
+// firstDay is the SQL parameter holding the first day of period base.
 func (s *periodSQL) firstDay() string { return s.first.String() }

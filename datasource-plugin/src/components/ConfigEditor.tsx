@@ -92,7 +92,7 @@ export function ConfigEditor({ options, onOptionsChange }: Props) {
           <Input
             id="config-user"
             width={40}
-            placeholder="grafana_reader"
+            placeholder="bdc_grafana"
             value={jsonData.user ?? ''}
             onChange={setText('user')}
           />

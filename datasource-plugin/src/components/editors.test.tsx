@@ -346,7 +346,7 @@ describe('ConfigEditor', () => {
     type(/^Host/, 'db.internal');
     type('Port', '6432');
     type(/^Database/, 'bdc');
-    type(/^User/, 'grafana_reader');
+    type(/^User/, 'bdc_grafana');
     fireEvent.click(screen.getByLabelText('verify-full'));
     type('Cache TTL (s)', '0');
     type('Max rows', '50000');
@@ -355,7 +355,7 @@ describe('ConfigEditor', () => {
       host: 'db.internal',
       port: 6432,
       database: 'bdc',
-      user: 'grafana_reader',
+      user: 'bdc_grafana',
       sslmode: 'verify-full',
       cacheTTL: 0,
       maxRows: 50000,
