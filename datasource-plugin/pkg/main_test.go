@@ -8,7 +8,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"io"
 	"net/url"
 	"os"
 	"os/exec"
@@ -18,10 +17,9 @@ import (
 	"time"
 
 	"github.com/grafana/grafana-plugin-sdk-go/backend"
-	"github.com/grafana/grafana-plugin-sdk-go/backend/grpcplugin"
 	"github.com/grafana/grafana-plugin-sdk-go/genproto/pluginv2"
-	goplugin "github.com/hashicorp/go-plugin"
 
+	"github.com/bdc-analytics/bdc/datasource-plugin/pkg/grafanahost"
 	"github.com/bdc-analytics/bdc/pkg/store/testdb"
 )
 
@@ -41,51 +39,15 @@ func TestMain(m *testing.M) {
 	os.Exit(code)
 }
 
-// grafana is the host side of the plugin connection.
-type grafana struct {
-	client      *goplugin.Client
-	diagnostics grpcplugin.DiagnosticsClient
-	data        grpcplugin.DataClient
-	resource    grpcplugin.ResourceClient
-	stream      grpcplugin.StreamClient
-}
-
-func launch(t *testing.T) *grafana {
+// launch starts the built plugin as Grafana does (grafanahost) until the test ends.
+func launch(t *testing.T) *grafanahost.Host {
 	t.Helper()
-	client := goplugin.NewClient(&goplugin.ClientConfig{
-		HandshakeConfig: goplugin.HandshakeConfig{ProtocolVersion: 2, MagicCookieKey: "grafana_plugin_type", MagicCookieValue: "datasource"},
-		Plugins: goplugin.PluginSet{
-			"diagnostics": &grpcplugin.DiagnosticsGRPCPlugin{}, "data": &grpcplugin.DataGRPCPlugin{},
-			"resource": &grpcplugin.ResourceGRPCPlugin{}, "stream": &grpcplugin.StreamGRPCPlugin{},
-		},
-		Cmd:              exec.Command(binary),
-		AllowedProtocols: []goplugin.Protocol{goplugin.ProtocolGRPC},
-		SyncStdout:       io.Discard,
-		SyncStderr:       io.Discard,
-	})
-	t.Cleanup(client.Kill)
-	rpc, err := client.Client()
+	h, err := grafanahost.Launch(binary, nil)
 	if err != nil {
-		t.Fatalf("handshake: %v", err)
+		t.Fatal(err)
 	}
-	g := &grafana{client: client}
-	for name, dst := range map[string]any{"diagnostics": &g.diagnostics, "data": &g.data, "resource": &g.resource, "stream": &g.stream} {
-		raw, err := rpc.Dispense(name)
-		if err != nil {
-			t.Fatalf("dispense %s: %v", name, err)
-		}
-		switch d := dst.(type) {
-		case *grpcplugin.DiagnosticsClient:
-			*d = raw.(grpcplugin.DiagnosticsClient)
-		case *grpcplugin.DataClient:
-			*d = raw.(grpcplugin.DataClient)
-		case *grpcplugin.ResourceClient:
-			*d = raw.(grpcplugin.ResourceClient)
-		case *grpcplugin.StreamClient:
-			*d = raw.(grpcplugin.StreamClient)
-		}
-	}
-	return g
+	t.Cleanup(h.Close)
+	return h
 }
 
 func pluginContext(t *testing.T, d *testdb.Database, port string) *pluginv2.PluginContext {
@@ -113,15 +75,10 @@ func query(refID, queryType, js string) backend.DataQuery {
 	return backend.DataQuery{RefID: refID, QueryType: queryType, JSON: json.RawMessage(js), TimeRange: history, Interval: 24 * time.Hour, MaxDataPoints: 50}
 }
 
-func (g *grafana) queryData(t *testing.T, pc *pluginv2.PluginContext, qs ...backend.DataQuery) *backend.QueryDataResponse {
+// queryData sends queries through the plugin's gRPC data service, failing the test on error.
+func queryData(t *testing.T, g *grafanahost.Host, pc *pluginv2.PluginContext, qs ...backend.DataQuery) *backend.QueryDataResponse {
 	t.Helper()
-	req := backend.ToProto().QueryDataRequest(&backend.QueryDataRequest{Queries: qs})
-	req.PluginContext = pc
-	resp, err := g.data.QueryData(t.Context(), req)
-	if err != nil {
-		t.Fatalf("QueryData: %v", err)
-	}
-	out, err := backend.FromProto().QueryDataResponse(resp)
+	out, err := g.QueryData(t.Context(), pc, qs...)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -133,7 +90,7 @@ func TestThroughGRPC(t *testing.T) {
 	g := launch(t)
 	pc := pluginContext(t, d, "")
 
-	health, err := g.diagnostics.CheckHealth(t.Context(), &pluginv2.CheckHealthRequest{PluginContext: pc})
+	health, err := g.Diagnostics.CheckHealth(t.Context(), &pluginv2.CheckHealthRequest{PluginContext: pc})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -153,7 +110,7 @@ func TestThroughGRPC(t *testing.T) {
 		query("feature_usage", "feature_usage", `{}`),
 		query("activity_heatmap", "activity_heatmap", `{}`),
 	}
-	resp := g.queryData(t, pc, good...)
+	resp := queryData(t, g, pc, good...)
 	for _, q := range good {
 		dr := resp.Responses[q.RefID]
 		if dr.Error != nil || len(dr.Frames) == 0 || dr.Frames[0].Rows() == 0 {
@@ -161,7 +118,7 @@ func TestThroughGRPC(t *testing.T) {
 		}
 	}
 
-	stream, err := g.resource.CallResource(t.Context(), &pluginv2.CallResourceRequest{PluginContext: pc, Path: "regions", Method: "GET", Url: "regions"})
+	stream, err := g.Resource.CallResource(t.Context(), &pluginv2.CallResourceRequest{PluginContext: pc, Path: "regions", Method: "GET", Url: "regions"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -174,18 +131,18 @@ func TestThroughGRPC(t *testing.T) {
 		t.Errorf("resources/regions: %d %s (%v)", msg.Code, msg.Body, err)
 	}
 
-	sub, err := g.stream.SubscribeStream(t.Context(), &pluginv2.SubscribeStreamRequest{PluginContext: pc, Path: "live/users_online"})
+	sub, err := g.Stream.SubscribeStream(t.Context(), &pluginv2.SubscribeStreamRequest{PluginContext: pc, Path: "live/users_online"})
 	if err != nil || sub.Status != pluginv2.SubscribeStreamResponse_OK || len(sub.Data) == 0 {
 		t.Fatalf("SubscribeStream: %v %v", sub, err)
 	}
-	if sub, _ := g.stream.SubscribeStream(t.Context(), &pluginv2.SubscribeStreamRequest{PluginContext: pc, Path: "live/no_such"}); sub.Status != pluginv2.SubscribeStreamResponse_NOT_FOUND {
+	if sub, _ := g.Stream.SubscribeStream(t.Context(), &pluginv2.SubscribeStreamRequest{PluginContext: pc, Path: "live/no_such"}); sub.Status != pluginv2.SubscribeStreamResponse_NOT_FOUND {
 		t.Errorf("unknown channel: %v", sub.Status)
 	}
-	if pub, _ := g.stream.PublishStream(t.Context(), &pluginv2.PublishStreamRequest{PluginContext: pc, Path: "live/users_online", Data: []byte(`{}`)}); pub.Status != pluginv2.PublishStreamResponse_PERMISSION_DENIED {
+	if pub, _ := g.Stream.PublishStream(t.Context(), &pluginv2.PublishStreamRequest{PluginContext: pc, Path: "live/users_online", Data: []byte(`{}`)}); pub.Status != pluginv2.PublishStreamResponse_PERMISSION_DENIED {
 		t.Errorf("publish: %v", pub.Status)
 	}
 	ctx, cancel := context.WithCancel(t.Context())
-	run, err := g.stream.RunStream(ctx, &pluginv2.RunStreamRequest{PluginContext: pc, Path: "live/users_online"})
+	run, err := g.Stream.RunStream(ctx, &pluginv2.RunStreamRequest{PluginContext: pc, Path: "live/users_online"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -235,7 +192,7 @@ func TestBadInputThroughGRPC(t *testing.T) {
 	for _, q := range injected {
 		all = append(all, q)
 	}
-	resp := g.queryData(t, pc, all...)
+	resp := queryData(t, g, pc, all...)
 	if dr := resp.Responses["ok"]; dr.Error != nil || len(dr.Frames) == 0 {
 		t.Errorf("the good query failed beside the bad ones: %v", dr.Error)
 	}
@@ -263,14 +220,14 @@ func TestDatabaseDownThroughGRPC(t *testing.T) {
 	d := testdb.Get(t)
 	g := launch(t)
 	pc := pluginContext(t, d, "1") // nothing listens on port 1
-	health, err := g.diagnostics.CheckHealth(t.Context(), &pluginv2.CheckHealthRequest{PluginContext: pc})
+	health, err := g.Diagnostics.CheckHealth(t.Context(), &pluginv2.CheckHealthRequest{PluginContext: pc})
 	if err != nil {
 		t.Fatal(err)
 	}
 	if health.Status != pluginv2.CheckHealthResponse_ERROR || !strings.Contains(health.Message, "127.0.0.1:1") {
 		t.Errorf("CheckHealth with the database down: %v %q, want an error naming 127.0.0.1:1", health.Status, health.Message)
 	}
-	resp := g.queryData(t, pc, query("A", "kpi", `{"kpi": "bdc_users"}`))
+	resp := queryData(t, g, pc, query("A", "kpi", `{"kpi": "bdc_users"}`))
 	if dr := resp.Responses["A"]; dr.Error == nil || dr.ErrorSource != backend.ErrorSourceDownstream {
 		t.Errorf("query with the database down: %v (source %q), want a downstream error", dr.Error, dr.ErrorSource)
 	}
