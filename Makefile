@@ -21,6 +21,11 @@ FUZZTIME    ?= 15s
 FUZZ_SLOW   := FuzzQueryJSON
 FUZZTIME_SLOW ?= 90s
 BENCH_LOAD_DURATION ?= 30s
+# The hardening tests (faults, roles, listeners, personal data) whose checks go into the
+# Reliability and Security tables, and how many times each runs (medians of the times to resume).
+FAULT_TESTS := TestRecoversFromDatabaseRestart|TestBlockedQueryKeepsLastGoodValue|TestConnectionsExhausted|TestOutputNotWritable|TestDiskFull|TestStatementTimeout|TestDatabaseDown|TestKilledReplicaRunIsPickedUp|TestTLSFromWebConfig|TestLeastPrivilegeRoles|TestNoPersonalDataInLabelsOrLogs
+FAULT_PACKAGES := ./pkg/exporter ./pkg/schedule ./reporter ./datasource-plugin/pkg/plugin ./deploy ./e2e
+BENCH_FAULT_COUNT ?= 3
 BENCH_RAW   := bench/results.jsonl
 BENCH_LOGS  := bench/logs
 
@@ -36,7 +41,7 @@ PLUGIN_DIST := datasource-plugin/dist
 PLUGIN_EXE  := gpx_bdc_analytics
 PLUGIN_PLATFORMS := linux/amd64 linux/arm64 darwin/arm64
 
-.PHONY: test postgres tools fmt-check vet lint unit build bench bench-go bench-fuzz bench-load clean plugin plugin-frontend plugin-frontend-check plugin-backend
+.PHONY: test postgres tools fmt-check vet lint unit build bench bench-go bench-fuzz bench-load bench-faults clean plugin plugin-frontend plugin-frontend-check plugin-backend
 
 ## test: everything CI runs: PostgreSQL up, gofmt, go vet, golangci-lint, go test -race.
 test: postgres tools fmt-check vet lint unit plugin-frontend-check
@@ -97,8 +102,10 @@ bench: postgres tools
 	$(MAKE) --no-print-directory bench-go || status=1; \
 	$(MAKE) --no-print-directory bench-fuzz || status=1; \
 	$(MAKE) --no-print-directory bench-load || status=1; \
+	$(MAKE) --no-print-directory bench-faults || status=1; \
 	$(GO) run ./bench/cmd/benchreport -raw $(BENCH_RAW) -out bench -command "$(if $(BENCH_ENV),$(BENCH_ENV) )make bench$(if $(BENCH_ARGS), $(BENCH_ARGS))" \
-		-bench-log $(BENCH_LOGS)/bench.log -fuzz-log $(BENCH_LOGS)/fuzz.log -load-log $(BENCH_LOGS)/load.log || status=1; \
+		-bench-log $(BENCH_LOGS)/bench.log -fuzz-log $(BENCH_LOGS)/fuzz.log -load-log $(BENCH_LOGS)/load.log \
+		-faults-log $(BENCH_LOGS)/faults.log || status=1; \
 	exit $$status
 
 ## bench-go: the Go benchmarks of bench/, recording into $(BENCH_RAW).
@@ -120,6 +127,12 @@ bench-fuzz:
 ## bench-load: the load test's long form (wrk on /metrics for BENCH_LOAD_DURATION during refreshes).
 bench-load:
 	BDC_LOAD_DURATION=$(BENCH_LOAD_DURATION) $(GO) test -count=1 -run '^TestMetricsUnderLoad$$' -v ./e2e/ 2>&1 | tee $(BENCH_LOGS)/load.log
+
+## bench-faults: the hardening tests, BENCH_FAULT_COUNT times each, recording what each saw into
+## $(BENCH_RAW) (bench/results.md's Reliability and Security tables).
+bench-faults:
+	BDC_BENCH_RESULTS=$(CURDIR)/$(BENCH_RAW) $(GO) test -count=$(BENCH_FAULT_COUNT) -p 1 -timeout 30m -v \
+		-run '^($(FAULT_TESTS))$$' $(FAULT_PACKAGES) 2>&1 | tee $(BENCH_LOGS)/faults.log
 
 clean:
 	rm -rf bin dist

@@ -219,3 +219,22 @@ func withDatabase(raw, name string) string {
 	u.Path = "/" + name
 	return u.String()
 }
+
+// BenchmarkPlatform prepares the benchmark platform (seeding it when missing, which takes
+// minutes once) and prints its scale, so that `make bench` starts from a seeded platform and no
+// later benchmark's figures include the seeding. Run alone, it is the way to seed ahead of time:
+// `go test -run '^$' -bench Platform ./bench/`.
+func BenchmarkPlatform(b *testing.B) {
+	d := Platform(b)
+	var users, appointments, events int64
+	err := d.DB.Pool.QueryRow(context.WithoutCancel(b.Context()), `select (select count(*) from bdc.beneficiaries),
+		(select count(*) from bdc.appointments), (select count(*) from bdc.user_activities)`).Scan(&users, &appointments, &events)
+	if err != nil {
+		b.Fatal(err)
+	}
+	for range b.N {
+		b.ReportMetric(float64(users), "beneficiaries")
+		b.ReportMetric(float64(appointments), "appointments")
+		b.ReportMetric(float64(events), "events")
+	}
+}

@@ -16,6 +16,7 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
 
+	"github.com/bdc-analytics/bdc/bench/cmd/benchreport/results"
 	"github.com/bdc-analytics/bdc/pkg/analytics"
 	"github.com/bdc-analytics/bdc/pkg/demo"
 	"github.com/bdc-analytics/bdc/pkg/exporter"
@@ -124,9 +125,10 @@ jobs:
 				t.Fatalf("%s as bdc_reporter: %v, run %+v", job, err, run)
 			}
 		}
-		forbidden(t, reporter, "insert into bdc.support_tickets (user_id, category, opened_at) values (1, 'x', now())")
+		refused := forbidden(t, reporter, "insert into bdc.support_tickets (user_id, category, opened_at) values (1, 'x', now())")
 		forbidden(t, reporter, "create table bdc_analytics.scratch (x int)")
 		forbidden(t, reporter, "create schema scratch")
+		recordRole(t, "bdc_reporter", "the rollup refresh, the train, export, insights and report jobs ran through the scheduler", refused)
 	})
 
 	t.Run("exporter", func(t *testing.T) {
@@ -143,8 +145,9 @@ jobs:
 		if len(failing) > 0 {
 			t.Errorf("queries failing as bdc_exporter: %v", failing)
 		}
-		forbidden(t, exporterDB, "update bdc_analytics.model_versions set promoted = false")
+		refused := forbidden(t, exporterDB, "update bdc_analytics.model_versions set promoted = false")
 		forbidden(t, exporterDB, "delete from bdc.appointments")
+		recordRole(t, "bdc_exporter", "every exporter query, models and forecasts included, succeeded", refused)
 	})
 
 	t.Run("grafana", func(t *testing.T) {
@@ -158,7 +161,8 @@ jobs:
 			t.Errorf("predictions as bdc_grafana: %v", err)
 		}
 		forbidden(t, grafana, "delete from bdc_analytics.model_versions")
-		forbidden(t, grafana, "update bdc.users set email = 'x'")
+		refused := forbidden(t, grafana, "update bdc.users set email = 'x'")
+		recordRole(t, "bdc_grafana", "the plugin's analytics and predictions ran", refused)
 	})
 
 	t.Run("a role that may not migrate says who must", func(t *testing.T) {
@@ -261,13 +265,22 @@ func checkPrivileges(t *testing.T, db *store.DB) {
 }
 
 // forbidden runs sql and expects a permission error.
-func forbidden(t *testing.T, db *store.DB, sql string) {
+func forbidden(t *testing.T, db *store.DB, sql string) string {
 	t.Helper()
 	_, err := db.Pool.Exec(t.Context(), sql)
 	var pgErr *pgconn.PgError
 	if !errors.As(err, &pgErr) || pgErr.Code != "42501" {
 		t.Errorf("%q: %v, want a permission error", sql, err)
+		return ""
 	}
+	return pgErr.Message
+}
+
+// recordRole puts the role's outcome into bench/results.md's Security table.
+func recordRole(t *testing.T, role, did, refused string) {
+	t.Helper()
+	testtools.RecordCheck(t, results.Check{Area: "Security", Case: "PostgreSQL role " + role + " (deploy/postgres/roles.sql)",
+		Sees: "its forbidden writes refused: " + refused, Outcome: did + " as " + role + "; every table's privileges as documented"})
 }
 
 // scrapeFailing returns the queries whose bdc_exporter_query_success is 0.

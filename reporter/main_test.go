@@ -6,6 +6,7 @@ package main
 import (
 	"bufio"
 	"context"
+	"crypto/tls"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -24,10 +25,12 @@ import (
 
 	"golang.org/x/crypto/bcrypt"
 
+	"github.com/bdc-analytics/bdc/bench/cmd/benchreport/results"
 	"github.com/bdc-analytics/bdc/pkg/demo"
 	"github.com/bdc-analytics/bdc/pkg/export"
 	"github.com/bdc-analytics/bdc/pkg/schedule"
 	"github.com/bdc-analytics/bdc/pkg/store/testdb"
+	"github.com/bdc-analytics/bdc/pkg/testtools"
 )
 
 var binary string
@@ -161,6 +164,8 @@ type replica struct {
 	addr string
 	log  *syncBuffer
 	done chan error
+	// client speaks TLS to a replica whose web config serves it; nil is plain HTTP.
+	client *http.Client
 }
 
 type syncBuffer struct {
@@ -210,7 +215,13 @@ func webConfig(t *testing.T) string {
 // startReplica starts a daemon and waits until it is ready.
 func startReplica(t *testing.T, dbURL, config, web string) *replica {
 	t.Helper()
-	r := &replica{addr: freeAddr(t), log: &syncBuffer{}, done: make(chan error, 1)}
+	return startReplicaWith(t, dbURL, config, web, nil)
+}
+
+// startReplicaWith starts a daemon whose web config serves TLS, reached with client.
+func startReplicaWith(t *testing.T, dbURL, config, web string, client *http.Client) *replica {
+	t.Helper()
+	r := &replica{addr: freeAddr(t), log: &syncBuffer{}, done: make(chan error, 1), client: client}
 	r.cmd = exec.Command(binary, "--config.file", config, "--web.listen-address", r.addr, "--web.config.file", web, "--log.level", "debug")
 	r.cmd.Env = append(os.Environ(), "DATABASE_URL="+dbURL)
 	r.cmd.Stdout, r.cmd.Stderr = r.log, r.log
@@ -238,9 +249,20 @@ func startReplica(t *testing.T, dbURL, config, web string) *replica {
 }
 
 func (r *replica) get(t *testing.T, path string) (int, string) {
-	req, _ := http.NewRequestWithContext(t.Context(), "GET", "http://"+r.addr+path, nil)
-	req.SetBasicAuth(apiUser, apiPassword)
-	resp, err := http.DefaultClient.Do(req)
+	return r.request(t, path, apiUser, apiPassword)
+}
+
+// request GETs path with the given credentials (none when user is empty).
+func (r *replica) request(t *testing.T, path, user, password string) (int, string) {
+	scheme, client := "http://", http.DefaultClient
+	if r.client != nil {
+		scheme, client = "https://", r.client
+	}
+	req, _ := http.NewRequestWithContext(t.Context(), "GET", scheme+r.addr+path, nil)
+	if user != "" {
+		req.SetBasicAuth(user, password)
+	}
+	resp, err := client.Do(req)
 	if err != nil {
 		return 0, err.Error()
 	}
@@ -487,6 +509,7 @@ func TestKilledReplicaRunIsPickedUp(t *testing.T) {
 	if err := victim.cmd.Process.Signal(syscall.SIGKILL); err != nil {
 		t.Fatal(err)
 	}
+	killed := time.Now()
 	if err := <-victim.done; err == nil || !strings.Contains(err.Error(), "killed") {
 		t.Fatalf("the victim exited with %v, not killed", err)
 	}
@@ -504,6 +527,7 @@ func TestKilledReplicaRunIsPickedUp(t *testing.T) {
 		r := runsOf(t, d, "killed")[0]
 		return r.attempt == 2 && strings.HasSuffix(r.owner, ":"+strconv.Itoa(survivor.cmd.Process.Pid))
 	})
+	takenOver := time.Since(killed)
 	if err := tx.Rollback(context.Background()); err != nil {
 		t.Fatal(err)
 	}
@@ -540,6 +564,47 @@ func TestKilledReplicaRunIsPickedUp(t *testing.T) {
 	if entries != 1 {
 		t.Errorf("the manifest lists the killed firing %d times", entries)
 	}
+	testtools.RecordCheck(t, results.Check{Area: "Reliability",
+		Case:    "reporter: the replica running a firing killed (SIGKILL) in the middle of it, one export staged",
+		Sees:    `the firing stays "running" until its claim expires; the other replica takes it over (bdc_reporter_job_takeovers_total 1)`,
+		Outcome: "no partial or temporary file published; the firing completed once, by the survivor, listed once in the manifest (resumed: from the kill to the takeover)",
+		Resumed: takenOver.Seconds()})
+}
+
+// TestTLSFromWebConfig serves the reporter's API over TLS with basic auth from an
+// exporter-toolkit web config: a client trusting the certificate, with the password, reads the
+// runs; without the password it gets 401; a client that does not trust the certificate, or
+// speaks plain HTTP, is not served.
+func TestTLSFromWebConfig(t *testing.T) {
+	d := testdb.Get(t)
+	out := t.TempDir()
+	config := writeConfig(t, out, "tls", "59", "      - {source: users, format: csv, columns: [id, role, created_at]}\n")
+	web, roots := testtools.TLSWebConfig(t, apiUser, apiPassword)
+	r := startReplicaWith(t, d.URL, config, web, &http.Client{Transport: &http.Transport{
+		TLSClientConfig: &tls.Config{RootCAs: roots, MinVersion: tls.VersionTLS12}}})
+	if code, body := r.get(t, "/api/v1/runs"); code != http.StatusOK {
+		t.Errorf("over TLS with the password: %d %s", code, body)
+	}
+	if code, _ := r.request(t, "/api/v1/runs", "", ""); code != http.StatusUnauthorized {
+		t.Errorf("over TLS without the password: %d, want 401", code)
+	}
+	if code, _ := r.request(t, "/api/v1/runs", apiUser, "wrong"); code != http.StatusUnauthorized {
+		t.Errorf("over TLS with a wrong password: %d, want 401", code)
+	}
+	if resp, err := http.Get("https://" + r.addr + "/api/v1/runs"); err == nil {
+		resp.Body.Close()
+		t.Error("a client that does not trust the certificate was served")
+	}
+	if resp, err := http.Get("http://" + r.addr + "/api/v1/runs"); err == nil {
+		if resp.StatusCode == http.StatusOK {
+			t.Error("plain HTTP was served on the TLS port")
+		}
+		resp.Body.Close()
+	}
+	r.stop(t)
+	testtools.RecordCheck(t, results.Check{Area: "Security", Case: "reporter listener: TLS and basic auth from an exporter-toolkit web config",
+		Sees:    "a client trusting the certificate, with the password, reads /api/v1/runs; without or with a wrong password, 401; a client not trusting it, or plain HTTP, is refused",
+		Outcome: "the daemon runs and stops cleanly behind it"})
 }
 
 // TestRunCommand runs a job of the configuration once from the command line.

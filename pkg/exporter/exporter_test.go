@@ -2,17 +2,10 @@ package exporter_test
 
 import (
 	"context"
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
 	"crypto/tls"
-	"crypto/x509"
-	"crypto/x509/pkix"
-	"encoding/pem"
 	"fmt"
 	"io"
 	"log/slog"
-	"math/big"
 	"net"
 	"net/http"
 	"os"
@@ -24,9 +17,11 @@ import (
 	"github.com/prometheus/exporter-toolkit/web"
 	"golang.org/x/crypto/bcrypt"
 
+	"github.com/bdc-analytics/bdc/bench/cmd/benchreport/results"
 	"github.com/bdc-analytics/bdc/pkg/exporter"
 	"github.com/bdc-analytics/bdc/pkg/store"
 	"github.com/bdc-analytics/bdc/pkg/store/testdb"
+	"github.com/bdc-analytics/bdc/pkg/testtools"
 )
 
 func TestMain(m *testing.M) { testdb.Main(m) }
@@ -173,21 +168,8 @@ func httpPost(url string) (response, error) {
 // TestTLSFromWebConfig serves over TLS with a certificate of the test's own, and checks that a
 // client trusting it gets the metrics while a client that does not trust it is refused.
 func TestTLSFromWebConfig(t *testing.T) {
-	dir := t.TempDir()
-	certPEM, keyPEM := selfSigned(t)
-	writeFile(t, filepath.Join(dir, "tls.crt"), certPEM)
-	writeFile(t, filepath.Join(dir, "tls.key"), keyPEM)
-	hash, err := bcrypt.GenerateFromPassword([]byte("s3cret"), bcrypt.MinCost)
-	if err != nil {
-		t.Fatal(err)
-	}
-	cfg := filepath.Join(dir, "web.yml")
-	writeFile(t, cfg, fmt.Appendf(nil, "tls_server_config:\n  cert_file: %s\n  key_file: %s\nbasic_auth_users:\n  prometheus: %s\n",
-		filepath.Join(dir, "tls.crt"), filepath.Join(dir, "tls.key"), hash))
+	cfg, pool := testtools.TLSWebConfig(t, "prometheus", "s3cret")
 	base := strings.Replace(start(t, testdb.Get(t).DB, cfg), "http://", "https://", 1)
-
-	pool := x509.NewCertPool()
-	pool.AppendCertsFromPEM(certPEM)
 	trusting := &http.Client{Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12}}}
 	var code int
 	var body []byte
@@ -217,35 +199,7 @@ func TestTLSFromWebConfig(t *testing.T) {
 		}
 		resp.Body.Close()
 	}
-}
-
-func writeFile(t *testing.T, path string, data []byte) {
-	t.Helper()
-	if err := os.WriteFile(path, data, 0o600); err != nil {
-		t.Fatal(err)
-	}
-}
-
-// selfSigned makes a certificate for 127.0.0.1, valid for an hour.
-func selfSigned(t *testing.T) (certPEM, keyPEM []byte) {
-	t.Helper()
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	tmpl := &x509.Certificate{
-		SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "bdc-exporter test"},
-		NotBefore: time.Now().Add(-time.Minute), NotAfter: time.Now().Add(time.Hour),
-		IPAddresses: []net.IP{net.ParseIP("127.0.0.1")}, KeyUsage: x509.KeyUsageDigitalSignature,
-		ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth}, IsCA: true, BasicConstraintsValid: true,
-	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	keyDER, err := x509.MarshalECPrivateKey(key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), pem.EncodeToMemory(&pem.Block{Type: "EC PRIVATE KEY", Bytes: keyDER})
+	testtools.RecordCheck(t, results.Check{Area: "Security", Case: "exporter listener: TLS and basic auth from an exporter-toolkit web config",
+		Sees:    "a client trusting the certificate, with the password, gets /metrics; one not trusting it, or speaking plain HTTP, is refused; without or with a wrong password, 401",
+		Outcome: "the same web config file format serves the reporter's API (tested in reporter/)"})
 }

@@ -10,10 +10,12 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
 
+	"github.com/bdc-analytics/bdc/bench/cmd/benchreport/results"
 	"github.com/bdc-analytics/bdc/pkg/demo"
 	"github.com/bdc-analytics/bdc/pkg/exporter"
 	"github.com/bdc-analytics/bdc/pkg/pgcluster"
 	"github.com/bdc-analytics/bdc/pkg/store"
+	"github.com/bdc-analytics/bdc/pkg/testtools"
 )
 
 // TestConnectionsExhausted starts the exporter while other clients hold every connection of a
@@ -95,9 +97,15 @@ func TestConnectionsExhausted(t *testing.T) {
 	}
 
 	release()
+	released := time.Now()
 	waitReady(t, base)
 	_, families = scrape(t, base)
 	if v, ok := value(families, "bdc_users", "role", "beneficiary"); !ok || v == 0 {
 		t.Errorf("bdc_users{role=beneficiary} = %v, %v after recovery", v, ok)
 	}
+	testtools.RecordCheck(t, results.Check{Area: "Reliability",
+		Case:    "exporter: started while every PostgreSQL connection is taken",
+		Sees:    "/metrics answers at once with bdc_exporter_database_up 0 and no query fresh; /-/ready is 503",
+		Outcome: "ready and every KPI served once the connections were released, with no restart",
+		Resumed: time.Since(released).Seconds()})
 }

@@ -12,17 +12,21 @@ import (
 	"testing"
 	"time"
 
+	"github.com/bdc-analytics/bdc/bench/cmd/benchreport/results"
 	"github.com/bdc-analytics/bdc/pkg/demo"
 	"github.com/bdc-analytics/bdc/pkg/pgcluster"
 	"github.com/bdc-analytics/bdc/pkg/schedule"
 	"github.com/bdc-analytics/bdc/pkg/store"
 	"github.com/bdc-analytics/bdc/pkg/store/testdb"
+	"github.com/bdc-analytics/bdc/pkg/testtools"
 )
 
 // failureCase runs a firing that works, breaks something, runs a firing that must fail with a
 // clear error and a metric while the first firing's files stay as they were, repairs it, and
 // runs a firing that must work again.
 type failureCase struct {
+	// what names the fault for bench/results.md's Reliability table.
+	what        string
 	job         string
 	breakIt     func(t *testing.T)
 	repair      func(t *testing.T)
@@ -46,6 +50,7 @@ func checkFailure(t *testing.T, db *store.DB, yml, out string, c failureCase) {
 
 	c.breakIt(t)
 	run, err := s.Execute(t.Context(), c.job, first.Add(5*time.Minute), schedule.TriggerSchedule)
+	seen := fmt.Sprint(err)
 	if err == nil || !strings.Contains(err.Error(), c.wantErr) {
 		t.Errorf("failing firing: error %v, want one saying %q", err, c.wantErr)
 	}
@@ -67,6 +72,7 @@ func checkFailure(t *testing.T, db *store.DB, yml, out string, c failureCase) {
 	}
 
 	c.repair(t)
+	repaired := time.Now()
 	after := snapshot(t, out)
 	for name, content := range before {
 		if after[name] != content {
@@ -87,6 +93,10 @@ func checkFailure(t *testing.T, db *store.DB, yml, out string, c failureCase) {
 	if len(staged(t, out)) > 0 {
 		t.Errorf("temporary files left: %v", staged(t, out))
 	}
+	testtools.RecordCheck(t, results.Check{Area: "Reliability", Case: "reporter: " + c.what,
+		Sees:    fmt.Sprintf("the run fails with %q; bdc_reporter_job_failures_total{reason=%q} counts it, job_success 0", seen, c.wantReason),
+		Outcome: fmt.Sprintf("the earlier firing's files unchanged, no file or temporary file left by the failed one (%g retries); the next firing after the repair succeeds", c.wantRetries),
+		Resumed: time.Since(repaired).Seconds()})
 }
 
 // mountTmpfs mounts a tmpfs of size at dir (root only) and unmounts it when the test ends.
@@ -113,7 +123,8 @@ func TestOutputNotWritable(t *testing.T) {
 		mountTmpfs(t, out, "16m")
 	}
 	checkFailure(t, d.DB, exportJob("readonly"), out, failureCase{
-		job: "readonly",
+		what: "the output folder made read-only between two firings",
+		job:  "readonly",
 		breakIt: func(t *testing.T) {
 			if root {
 				if b, err := exec.Command("mount", "-o", "remount,ro", out).CombinedOutput(); err != nil {
@@ -153,7 +164,8 @@ func TestDiskFull(t *testing.T) {
 	filler := filepath.Join(out, "filler")
 	var saved syscall.Rlimit
 	checkFailure(t, d.DB, exportJob("full"), out, failureCase{
-		job: "full",
+		what: "the disk full during an export",
+		job:  "full",
 		breakIt: func(t *testing.T) {
 			if !root {
 				if err := syscall.Getrlimit(syscall.RLIMIT_FSIZE, &saved); err != nil {
@@ -213,7 +225,8 @@ jobs:
 `
 	var release func()
 	checkFailure(t, d.DB, yml, out, failureCase{
-		job: "slow",
+		what: "an export's query blocked by a lock past its timeout, both attempts",
+		job:  "slow",
 		breakIt: func(t *testing.T) {
 			tx, err := d.DB.Pool.Begin(context.Background())
 			if err != nil {
@@ -252,7 +265,8 @@ func TestDatabaseDown(t *testing.T) {
 	}
 	out := t.TempDir()
 	checkFailure(t, db, exportJob("dbdown", "retries: 1"), out, failureCase{
-		job: "dbdown",
+		what: "PostgreSQL stopped between two firings",
+		job:  "dbdown",
 		breakIt: func(t *testing.T) {
 			if err := cluster.Stop(context.Background()); err != nil {
 				t.Fatal(err)

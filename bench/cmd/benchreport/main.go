@@ -23,10 +23,10 @@ import (
 
 // options are benchreport's flags.
 type options struct {
-	raw, out, command          string
-	start                      bool
-	benchLog, fuzzLog, loadLog string
-	databaseURL                string
+	raw, out, command                     string
+	start                                 bool
+	benchLog, fuzzLog, loadLog, faultsLog string
+	databaseURL                           string
 }
 
 func main() {
@@ -38,6 +38,7 @@ func main() {
 	flag.StringVar(&o.benchLog, "bench-log", "", "the output of `go test -bench` (for its failures)")
 	flag.StringVar(&o.fuzzLog, "fuzz-log", "", "the output of the fuzz runs, each after a line \""+results.FuzzMarker+"PACKAGE TARGET\"")
 	flag.StringVar(&o.loadLog, "load-log", "", "the -v output of the load test TestMetricsUnderLoad")
+	flag.StringVar(&o.faultsLog, "faults-log", "", "the -v output of the hardening tests (`make bench-faults`), for their failures")
 	flag.StringVar(&o.databaseURL, "database-url", "", "the PostgreSQL server whose version the report gives (default: the tests' server)")
 	flag.Parse()
 	if err := run(context.Background(), o); err != nil {
@@ -57,7 +58,7 @@ func run(ctx context.Context, o options) error {
 	if err != nil {
 		return fmt.Errorf("couldn't open the results: %w", err)
 	}
-	begin, recorded, err := results.Read(f)
+	begin, recorded, checks, err := results.Read(f)
 	_ = f.Close()
 	if err != nil {
 		return fmt.Errorf("%s: %w", o.raw, err)
@@ -75,6 +76,7 @@ func run(ctx context.Context, o options) error {
 		{o.benchLog, func(s string) ([]results.Result, []string) { return nil, results.BenchFailures(s) }},
 		{o.fuzzLog, results.FuzzResults},
 		{o.loadLog, results.LoadResults},
+		{o.faultsLog, func(s string) ([]results.Result, []string) { return nil, results.TestFailures(s) }},
 	} {
 		if l.path == "" {
 			continue
@@ -89,6 +91,7 @@ func run(ctx context.Context, o options) error {
 		r.Failures = append(r.Failures, failures...)
 	}
 	r.Rows = results.Summarize(recorded)
+	r.Checks = results.SummarizeChecks(checks)
 
 	js, err := json.MarshalIndent(r, "", "  ")
 	if err != nil {

@@ -103,6 +103,22 @@ func LoadResults(log string) (rs []Result, failures []string) {
 	return rs, failures
 }
 
+var testFailed = regexp.MustCompile(`(?m)^\s*--- FAIL: (\S+)`)
+
+// TestFailures reads the -v output of `go test` (the hardening tests of `make bench-faults`) for
+// failed tests, whose checks are then missing, and for packages that failed without a failed
+// test (a build failure, a panic, the timeout).
+func TestFailures(log string) []string {
+	var out []string
+	for _, m := range testFailed.FindAllStringSubmatch(log, -1) {
+		out = append(out, "hardening test "+m[1]+" failed: see the faults log")
+	}
+	if len(out) == 0 && goFailed.MatchString(log) {
+		out = append(out, "the hardening tests ended early (a build failure, a panic or the timeout): see the faults log")
+	}
+	return out
+}
+
 // BenchFailures reads the output of `go test -bench` for failed benchmarks and for a run that
 // ended early (a panic, the -timeout).
 func BenchFailures(log string) []string {

@@ -66,9 +66,39 @@ type Start struct {
 	LoadAverage string    `json:"load_average"`
 }
 
-// Line is one line of the results file: a Start or a Result.
+// Check is what one hardening test saw when it ran as part of `make bench`: a fault it caused
+// (PostgreSQL stopped mid-query, the disk full mid-export, a process killed mid-report) or a
+// privilege it checked, what the user saw then, and what showed that nothing was lost and that
+// service came back by itself. bench/results.md lists them under their area, one row each.
+type Check struct {
+	// Area is "Reliability" (faults) or "Security" (roles, listeners, personal data).
+	Area string `json:"area"`
+	// Case names the component and what was done to it.
+	Case string `json:"case"`
+	// Sees is what the user sees while it lasts: the error, the status, the metric.
+	Sees string `json:"sees"`
+	// Outcome is what the test verified afterwards: nothing lost, nothing half-written, service
+	// resumed.
+	Outcome string `json:"outcome"`
+	// Resumed is the time from the repair (PostgreSQL restarted, space freed) to the first
+	// success, in seconds; 0 when the case has no repair.
+	Resumed float64 `json:"resumed_seconds,omitempty"`
+	// Test is the test that proves it: "TestName (package)".
+	Test string `json:"test"`
+}
+
+// Validate reports a check that cannot make a row.
+func (c Check) Validate() error {
+	if c.Area == "" || c.Case == "" || c.Sees == "" || c.Outcome == "" || c.Test == "" {
+		return fmt.Errorf("check %+v: area, case, sees, outcome and test are required", c)
+	}
+	return nil
+}
+
+// Line is one line of the results file: a Start, a Result or a Check.
 type Line struct {
 	Start *Start `json:"start,omitempty"`
+	Check *Check `json:"check,omitempty"`
 	*Result
 }
 
@@ -96,11 +126,12 @@ func Append(path string, line Line) error {
 }
 
 // Read parses the lines of a results file: the Start line (the last one, if several; nil if
-// none) and the results in the order they were written.
-func Read(r io.Reader) (*Start, []Result, error) {
+// none), the results and the checks in the order they were written.
+func Read(r io.Reader) (*Start, []Result, []Check, error) {
 	var (
-		start *Start
-		out   []Result
+		start  *Start
+		out    []Result
+		checks []Check
 	)
 	sc := bufio.NewScanner(r)
 	sc.Buffer(make([]byte, 64*1024), 1<<20)
@@ -110,24 +141,29 @@ func Read(r io.Reader) (*Start, []Result, error) {
 		}
 		var l Line
 		if err := json.Unmarshal(sc.Bytes(), &l); err != nil {
-			return nil, nil, fmt.Errorf("couldn't parse line %d: %w", n, err)
+			return nil, nil, nil, fmt.Errorf("couldn't parse line %d: %w", n, err)
 		}
 		switch {
 		case l.Start != nil:
 			start = l.Start
+		case l.Check != nil:
+			if err := l.Check.Validate(); err != nil {
+				return nil, nil, nil, fmt.Errorf("line %d: %w", n, err)
+			}
+			checks = append(checks, *l.Check)
 		case l.Result != nil:
 			if err := l.Validate(); err != nil {
-				return nil, nil, fmt.Errorf("line %d: %w", n, err)
+				return nil, nil, nil, fmt.Errorf("line %d: %w", n, err)
 			}
 			out = append(out, *l.Result)
 		default:
-			return nil, nil, fmt.Errorf("line %d: neither a start nor a result", n)
+			return nil, nil, nil, fmt.Errorf("line %d: neither a start, a result nor a check", n)
 		}
 	}
 	if err := sc.Err(); err != nil {
-		return nil, nil, fmt.Errorf("couldn't read the results: %w", err)
+		return nil, nil, nil, fmt.Errorf("couldn't read the results: %w", err)
 	}
-	return start, out, nil
+	return start, out, checks, nil
 }
 
 // LoadAverage is the machine's 1, 5 and 15 minute load averages, "unknown" if unreadable.

@@ -27,11 +27,15 @@ func TestAppendRead(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
+	check := Check{Area: "Reliability", Case: "exporter: PostgreSQL stopped", Sees: "bdc_up 0", Outcome: "values back", Resumed: 1.5, Test: "TestX (pkg)"}
+	if err := Append(path, Line{Check: &check}); err != nil {
+		t.Fatal(err)
+	}
 	data, err := os.ReadFile(path)
 	if err != nil {
 		t.Fatal(err)
 	}
-	gotStart, got, err := Read(bytes.NewReader(data))
+	gotStart, got, checks, err := Read(bytes.NewReader(data))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -41,11 +45,14 @@ func TestAppendRead(t *testing.T) {
 	if len(got) != len(want) || got[0] != want[0] || got[1] != want[1] {
 		t.Errorf("results: got %+v, want %+v", got, want)
 	}
+	if len(checks) != 1 || checks[0] != check {
+		t.Errorf("checks: got %+v, want %+v", checks, check)
+	}
 }
 
 func TestReadRejects(t *testing.T) {
 	for _, in := range []string{`{}`, `{"area":"A","case":"c","metric":"m","ours_name":"o","peer":3}`, `not json`} {
-		if _, _, err := Read(strings.NewReader(in + "\n")); err == nil {
+		if _, _, _, err := Read(strings.NewReader(in + "\n")); err == nil {
 			t.Errorf("Read(%s): no error", in)
 		}
 	}
@@ -107,7 +114,13 @@ func TestReportGolden(t *testing.T) {
 	at := time.Date(2026, 11, 27, 4, 0, 0, 0, time.UTC)
 	rep := Report{Command: "make bench", Started: at, Finished: at.Add(42 * time.Minute), LoadStart: "1.0 1.0 1.0", LoadEnd: "2.0 2.0 2.0",
 		Machine: Machine{CPU: "Test CPU", Cores: 2, MemoryGiB: 8, OS: "Debian GNU/Linux 12 (bookworm)", Kernel: "6.1.0", Go: "go1.26.8", PostgreSQL: "15.20"},
-		Rows:    Summarize(rs), Failures: failures}
+		Rows:    Summarize(rs), Failures: failures,
+		Checks: SummarizeChecks([]Check{
+			{Area: "Security", Case: "roles", Sees: "permission denied for table users", Outcome: "every forbidden write refused", Test: "TestRoles (deploy)"},
+			{Area: "Reliability", Case: "exporter: PostgreSQL stopped | started", Sees: "bdc_up 0", Outcome: "last values kept", Resumed: 3, Test: "TestDown (pkg/exporter)"},
+			{Area: "Reliability", Case: "exporter: PostgreSQL stopped | started", Sees: "bdc_up 0", Outcome: "last values kept", Resumed: 1, Test: "TestDown (pkg/exporter)"},
+			{Area: "Reliability", Case: "exporter: PostgreSQL stopped | started", Sees: "bdc_up 0", Outcome: "last values kept", Resumed: 2, Test: "TestDown (pkg/exporter)"},
+		})}
 	got := rep.Markdown()
 	if *update {
 		if err := os.WriteFile("testdata/results.md", []byte(got), 0o644); err != nil {

@@ -146,6 +146,8 @@ type Report struct {
 	LoadEnd   string  `json:"load_average_end"`
 	Machine   Machine `json:"machine"`
 	Rows      []Row   `json:"rows"`
+	// Checks are the hardening tests' outcomes, one per case (SummarizeChecks).
+	Checks []CheckRow `json:"checks,omitempty"`
 	// Failures are the benchmarks, fuzz targets and load tests that failed: their figures are
 	// missing from Rows.
 	Failures []string `json:"failures,omitempty"`
@@ -180,7 +182,73 @@ func (r Report) Markdown() string {
 		writeTable(&s, area, r.Rows[i:j])
 		i = j
 	}
+	for i := 0; i < len(r.Checks); {
+		area := r.Checks[i].Area
+		j := i
+		for j < len(r.Checks) && r.Checks[j].Area == area {
+			j++
+		}
+		writeChecks(&s, area, r.Checks[i:j])
+		i = j
+	}
 	return s.String()
+}
+
+// CheckRow is a hardening case summarized over the runs of a `make bench`: the first run's
+// observations (every run checks the same ones) and the median time to resume.
+type CheckRow struct {
+	Check
+	// Runs is how many times the case ran, all of them passing (a failing test records nothing).
+	Runs int `json:"runs"`
+}
+
+// SummarizeChecks groups checks by area and case, keeping the order they were first recorded
+// in, Reliability before Security, and takes the median of the times to resume.
+func SummarizeChecks(cs []Check) []CheckRow {
+	var (
+		rows    []CheckRow
+		resumed [][]float64
+		index   = map[[2]string]int{}
+	)
+	for _, c := range cs {
+		k := [2]string{c.Area, c.Case}
+		i, ok := index[k]
+		if !ok {
+			i = len(rows)
+			index[k] = i
+			rows = append(rows, CheckRow{Check: c})
+			resumed = append(resumed, nil)
+		}
+		rows[i].Runs++
+		resumed[i] = append(resumed[i], c.Resumed)
+	}
+	for i := range rows {
+		rows[i].Resumed = median(resumed[i])
+	}
+	rank := func(area string) int {
+		switch area {
+		case "Reliability":
+			return 0
+		case "Security":
+			return 1
+		}
+		return 2
+	}
+	slices.SortStableFunc(rows, func(a, b CheckRow) int { return rank(a.Area) - rank(b.Area) })
+	return rows
+}
+
+func writeChecks(s *strings.Builder, area string, rows []CheckRow) {
+	fmt.Fprintf(s, "\n## %s\n\n", area)
+	s.WriteString("| case | what the user sees | verified afterwards | resumed after | runs | test |\n|---|---|---|---|---|---|\n")
+	cell := func(v string) string { return strings.ReplaceAll(strings.ReplaceAll(v, "|", "\\|"), "\n", " ") }
+	for _, r := range rows {
+		resumed := "—"
+		if r.Resumed > 0 {
+			resumed = formatValue(r.Resumed, "s")
+		}
+		fmt.Fprintf(s, "| %s | %s | %s | %s | %d | %s |\n", cell(r.Case), cell(r.Sees), cell(r.Outcome), resumed, r.Runs, cell(r.Test))
+	}
 }
 
 func writeTable(s *strings.Builder, area string, rows []Row) {
