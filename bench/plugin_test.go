@@ -33,6 +33,22 @@ func pluginRange(end time.Time) backend.TimeRange {
 	return backend.TimeRange{From: end.AddDate(0, 0, -90), To: end}
 }
 
+// launchPlugin builds the plugin and launches it as Grafana does; it stops when the benchmark
+// ends.
+func launchPlugin(b *testing.B) *grafanahost.Host {
+	b.Helper()
+	binary, err := grafanahost.Build(b.Context(), b.TempDir())
+	if err != nil {
+		b.Fatal(err)
+	}
+	host, err := grafanahost.Launch(binary, b.Output())
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(host.Close)
+	return host
+}
+
 // pluginCase is a query type: its panel JSON, and the same work as a direct call into the
 // package the plugin routes it to.
 type pluginCase struct {
@@ -55,15 +71,7 @@ func BenchmarkPluginQueryData(b *testing.B) {
 	trainOnce(b, d)
 	logRollup(b, d)
 
-	binary, err := grafanahost.Build(ctx, b.TempDir())
-	if err != nil {
-		b.Fatal(err)
-	}
-	host, err := grafanahost.Launch(binary, b.Output())
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer host.Close()
+	host := launchPlugin(b)
 	settings := map[string]any{"maxRows": 1_000_000, "queryTimeout": 600}
 	cold, err := grafanahost.PluginContext(d.URL, "bench-cold", withSettings(settings, map[string]any{"cacheTTL": 0}))
 	if err != nil {

@@ -121,7 +121,13 @@ func (ds *Datasource) one(ctx context.Context, kind string, q backend.DataQuery,
 	}
 	frames, err := h(ctx, q, env)
 	if err != nil {
-		return errorResponse(err)
+		dr := errorResponse(err)
+		if (dr.Status == backend.StatusBadGateway || dr.Status == backend.StatusTimeout) && !strings.Contains(dr.Error.Error(), ds.settings.Addr()) {
+			// A session cut mid-query ("terminating connection due to administrator command")
+			// does not say which server failed, and the panel's error is all the user sees.
+			dr.Error = fmt.Errorf("PostgreSQL at %s: %w", ds.settings.Addr(), dr.Error)
+		}
+		return dr
 	}
 	for _, f := range frames {
 		if f.Rows() > ds.settings.MaxRows {
