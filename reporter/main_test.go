@@ -294,20 +294,25 @@ func waitFor(t *testing.T, limit time.Duration, what string, ok func() bool) {
 	}
 }
 
-// writeConfig writes a reporter.yml with one job firing every few seconds.
+// writeConfig writes a reporter.yml with one export job firing every few seconds.
 func writeConfig(t *testing.T, out, job, every, exports string) string {
+	t.Helper()
+	return writeJobConfig(t, out, job, every, "    kind: export\n    export:\n"+exports)
+}
+
+// writeJobConfig writes a reporter.yml with one job firing every few seconds; body is the job's
+// kind and its block.
+func writeJobConfig(t *testing.T, out, job, every, body string) string {
 	t.Helper()
 	yml := fmt.Sprintf(`output_dir: %s
 watchdog: {interval: 300ms, grace: 30s}
 jobs:
   - name: %s
-    kind: export
     schedule: "*/%s * * * * *"
     timeout: 1m
     retries: 2
     backoff: {initial: 100ms, max: 1s}
-    export:
-%s`, out, job, every, exports)
+%s`, out, job, every, body)
 	path := filepath.Join(t.TempDir(), "reporter.yml")
 	if err := os.WriteFile(path, []byte(yml), 0o644); err != nil {
 		t.Fatal(err)
@@ -605,6 +610,138 @@ func TestTLSFromWebConfig(t *testing.T) {
 	testtools.RecordCheck(t, results.Check{Area: "Security", Case: "reporter listener: TLS and basic auth from an exporter-toolkit web config",
 		Sees:    "a client trusting the certificate, with the password, reads /api/v1/runs; without or with a wrong password, 401; a client not trusting it, or plain HTTP, is refused",
 		Outcome: "the daemon runs and stops cleanly behind it"})
+}
+
+// TestKilledMidReport kills (SIGKILL) the replica building a report in the middle of it, while
+// the report's queries wait on table locks the test holds: nothing of the report appears,
+// the other replica takes the firing over, and once the lock goes it publishes the report's
+// files once, complete (the JSON document parses, the PDF reads back with pdftotext).
+func TestKilledMidReport(t *testing.T) {
+	d := testdb.Get(t)
+	out := t.TempDir()
+	config := writeJobConfig(t, out, "report", "5", `    kind: report
+    report: {template: user_behavior, formats: [pdf, json], from: "2026-05-01", to: "2026-06-01"}
+`)
+	web := webConfig(t)
+	tx, err := d.DB.Pool.Begin(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = tx.Rollback(context.Background()) }()
+	if _, err := tx.Exec(t.Context(), "lock table bdc.beneficiaries, bdc.user_activities, bdc.appointments in access exclusive mode"); err != nil {
+		t.Fatal(err)
+	}
+	replicas := map[int]*replica{}
+	for range 2 {
+		r := startReplica(t, d.URL, config, web)
+		replicas[r.cmd.Process.Pid] = r
+	}
+
+	// The first firing: running, and its report's queries blocked on the locks.
+	var first runRow
+	waitFor(t, time.Minute, "a report blocked in the middle", func() bool {
+		runs := runsOf(t, d, "report")
+		if len(runs) == 0 || runs[0].status != schedule.StatusRunning {
+			return false
+		}
+		first = runs[0]
+		var waiting int
+		if err := d.DB.Pool.QueryRow(t.Context(), `select count(*) from pg_stat_activity
+			where datname = current_database() and wait_event_type = 'Lock' and pid <> pg_backend_pid()`).Scan(&waiting); err != nil {
+			t.Fatal(err)
+		}
+		return waiting > 0
+	})
+	_, pidText, _ := strings.Cut(first.owner, ":")
+	pid, _ := strconv.Atoi(pidText)
+	victim := replicas[pid]
+	if victim == nil {
+		t.Fatalf("the first firing's owner %q is not one of the replicas", first.owner)
+	}
+	if err := victim.cmd.Process.Signal(syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	killed := time.Now()
+	if err := <-victim.done; err == nil || !strings.Contains(err.Error(), "killed") {
+		t.Fatalf("the victim exited with %v, not killed", err)
+	}
+	delete(replicas, pid)
+	var survivor *replica
+	for _, r := range replicas {
+		survivor = r
+	}
+	waitFor(t, time.Minute, "the survivor to take the report over", func() bool {
+		r := runsOf(t, d, "report")[0]
+		return r.attempt == 2 && strings.HasSuffix(r.owner, ":"+strconv.Itoa(survivor.cmd.Process.Pid))
+	})
+	takenOver := time.Since(killed)
+	if files := reportFiles(t, out); len(files) != 0 {
+		t.Errorf("report files published while the report was blocked: %v", files)
+	}
+	if err := tx.Rollback(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, 2*time.Minute, "the killed firing to complete", func() bool {
+		return runsOf(t, d, "report")[0].status == schedule.StatusSucceeded
+	})
+	survivor.stop(t)
+
+	done := runsOf(t, d, "report")[0]
+	if !done.at.Equal(first.at) || done.attempt != 2 {
+		t.Fatalf("the killed firing: %+v", done)
+	}
+	var pdf, js []string
+	for _, f := range reportFiles(t, filepath.Join(out, done.folder)) {
+		switch filepath.Ext(f) {
+		case ".pdf":
+			pdf = append(pdf, f)
+		case ".json":
+			js = append(js, f)
+		}
+	}
+	if len(pdf) != 1 || len(js) != 1 {
+		t.Fatalf("the killed firing's folder holds %v and %v, want one PDF and one JSON", pdf, js)
+	}
+	raw, err := os.ReadFile(js[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	var doc struct {
+		Template string `json:"template"`
+	}
+	if err := json.Unmarshal(raw, &doc); err != nil || doc.Template != "user_behavior" {
+		t.Errorf("the report's JSON: %v, template %q", err, doc.Template)
+	}
+	text, err := exec.Command(testtools.Path(t, "pdftotext"), pdf[0], "-").Output()
+	if err != nil || !strings.Contains(string(text), "May 2026") {
+		t.Errorf("pdftotext %s: %v\n%.500s", pdf[0], err, text)
+	}
+	if _, tmp := dataFiles(t, out); len(tmp) != 0 {
+		t.Errorf("temporary files left: %v", tmp)
+	}
+	testtools.RecordCheck(t, results.Check{Area: "Reliability",
+		Case:    "reporter: the replica building a report (PDF and JSON) killed (SIGKILL) in the middle of it",
+		Sees:    `the firing stays "running" until its claim expires; the other replica takes it over (attempt 2)`,
+		Outcome: "no report file published before it completed; then one PDF (read back by pdftotext) and one JSON, no temporary file (resumed: from the kill to the takeover)",
+		Resumed: takenOver.Seconds()})
+}
+
+// reportFiles lists the report files (PDF, JSON) under dir, the manifests and temporary files
+// left out.
+func reportFiles(t *testing.T, dir string) []string {
+	t.Helper()
+	var files []string
+	err := filepath.WalkDir(dir, func(p string, e os.DirEntry, err error) error {
+		if err == nil && !e.IsDir() && !export.IsStaged(e.Name()) && e.Name() != "manifest.json" &&
+			(strings.HasSuffix(p, ".pdf") || strings.HasSuffix(p, ".json")) {
+			files = append(files, p)
+		}
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return files
 }
 
 // TestRunCommand runs a job of the configuration once from the command line.
