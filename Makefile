@@ -23,7 +23,7 @@ FUZZTIME_SLOW ?= 90s
 BENCH_LOAD_DURATION ?= 30s
 # The hardening tests (faults, roles, listeners, personal data) whose checks go into the
 # Reliability and Security tables, and how many times each runs (medians of the times to resume).
-FAULT_TESTS := TestRecoversFromDatabaseRestart|TestPostgresStoppedDuringQueries|TestBlockedQueryKeepsLastGoodValue|TestConnectionsExhausted|TestOutputNotWritable|TestDiskFull|TestStatementTimeout|TestDatabaseDown|TestKilledReplicaRunIsPickedUp|TestKilledMidReport|TestTLSFromWebConfig|TestLeastPrivilegeRoles|TestNoPersonalDataInLabelsOrLogs
+FAULT_TESTS := TestRecoversFromDatabaseRestart|TestPostgresStoppedDuringQueries|TestBlockedQueryKeepsLastGoodValue|TestConnectionsExhausted|TestOutputNotWritable|TestDiskFull|TestStatementTimeout|TestDatabaseDown|TestDatabaseStoppedMidExport|TestKilledReplicaRunIsPickedUp|TestKilledMidReport|TestTLSFromWebConfig|TestLeastPrivilegeRoles|TestNoPersonalDataInLabelsOrLogs
 FAULT_PACKAGES := ./pkg/exporter ./pkg/schedule ./reporter ./datasource-plugin/pkg/plugin ./deploy ./e2e
 BENCH_FAULT_COUNT ?= 3
 BENCH_RAW   := bench/results.jsonl

@@ -48,7 +48,7 @@ func reason(err error) string {
 		return ReasonOutput
 	case errors.Is(err, store.ErrQueryTimeout), errors.Is(err, context.DeadlineExceeded):
 		return ReasonTimeout
-	case errors.As(err, &pgErr), errors.As(err, &connErr), errors.As(err, &netErr), pgconn.SafeToRetry(err),
+	case errors.Is(err, errSessionLost), errors.As(err, &pgErr), errors.As(err, &connErr), errors.As(err, &netErr), pgconn.SafeToRetry(err),
 		errors.Is(err, syscall.ECONNREFUSED), errors.Is(err, syscall.ECONNRESET):
 		return ReasonDatabase
 	}

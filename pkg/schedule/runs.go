@@ -39,6 +39,10 @@ var (
 	errLost = errors.New("the run is no longer this replica's")
 	// errExhausted means a run found dead had no attempt left.
 	errExhausted = errors.New("no attempt left")
+	// errSessionLost means the connection holding the firing's lock broke (PostgreSQL stopped or
+	// became unreachable): the run can neither be recorded nor kept from the other replicas, so
+	// it is left running for a watchdog to pick up once PostgreSQL answers again.
+	errSessionLost = errors.New("lost the connection holding the run's lock")
 )
 
 // Run is a run record of bdc_analytics.job_runs.
@@ -104,7 +108,8 @@ type claim struct {
 	conn     *pgx.Conn
 	key      int64
 	run      Run
-	takeover bool // a replica died running it; this one picked it up
+	takeover bool  // a replica died running it; this one picked it up
+	lost     error // why the lock's session ended, once it did
 	stop     chan struct{}
 	done     chan struct{}
 }
@@ -194,6 +199,9 @@ func (c *claim) keepalive(interval time.Duration, lost func()) {
 				ctx, cancel := context.WithTimeout(context.Background(), interval)
 				err := c.conn.Ping(ctx)
 				cancel()
+				if err != nil {
+					c.lost = err
+				}
 				c.mu.Unlock()
 				if err != nil {
 					lost()
@@ -202,6 +210,22 @@ func (c *claim) keepalive(interval time.Duration, lost func()) {
 			}
 		}
 	}()
+}
+
+// sessionLost returns why the lock's session ended, or nil while it answers: what the keepalive
+// found, or else a ping now, since an attempt that failed on the database may see PostgreSQL go
+// before the keepalive does.
+func (c *claim) sessionLost(timeout time.Duration) error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.lost == nil {
+		ctx, cancel := context.WithTimeout(context.Background(), timeout)
+		defer cancel()
+		if err := c.conn.Ping(ctx); err != nil {
+			c.lost = err
+		}
+	}
+	return c.lost
 }
 
 // exec runs a statement on the lock's session.

@@ -287,7 +287,7 @@ func (s *Scheduler) execute(ctx context.Context, name string, at time.Time, trig
 	defer c.release()
 	if c.takeover {
 		s.metrics.takeovers.WithLabelValues(name).Inc()
-		log.Warn("picked up a run left by a replica that stopped", "run", c.run.ID, "attempt", c.run.Attempt)
+		log.Warn("picked up a run left by a replica that stopped or lost PostgreSQL", "run", c.run.ID, "attempt", c.run.Attempt)
 	}
 	log = log.With("run", c.run.ID)
 	runCtx, cancel := context.WithCancel(ctx)
@@ -310,10 +310,22 @@ func (s *Scheduler) execute(ctx context.Context, name string, at time.Time, trig
 			run := c.run
 			return &run, nil
 		}
+		// A failed attempt whose lock session is gone too (PostgreSQL stopped) cannot be recorded
+		// or retried here: this replica no longer holds the firing.
+		var lost error
+		if ctx.Err() == nil && !errors.Is(err, errLost) {
+			lost = c.sessionLost(s.keepalive)
+		}
 		switch {
 		case ctx.Err() != nil:
 			log.Warn("run interrupted by shutdown: left for another replica", "attempt", c.run.Attempt)
 			return nil, ctx.Err()
+		case lost != nil:
+			lerr := fmt.Errorf("run %d of %s: %w, to PostgreSQL at %s: %w; a replica picks it up once PostgreSQL answers",
+				c.run.ID, name, errSessionLost, s.db.Addr(), lost)
+			log.Warn("run interrupted: left for a replica to pick up", "err", lerr, "reason", reason(lerr),
+				"attempt", c.run.Attempt, "attempt_err", err)
+			return nil, lerr
 		case errors.Is(err, errLost), runCtx.Err() != nil:
 			log.Warn("run lost: the watchdog failed it or another replica took it over", "err", err)
 			return nil, errLost
