@@ -409,38 +409,48 @@ func (q *PathsQuery) build() Executed {
 	}
 	ctes := []string{pop,
 		"ev as (\n  select o.* from (\n    " + strings.Join(parts, "\n    union all\n    ") + "\n  ) o\n  where o.user_id in (select user_id from pop)\n)",
-		"sq as (\n  select user_id, sid, ts, label, src, id" + flags + ", row_number() over " + seq + " as rn\n  from ev\n)",
 	}
-	cut := "sq"
 	cols := "user_id, sid, ts, label, src, id"
+	// merged holds the events of the cut left after merging repeats (those whose label differs
+	// from the previous event's). Without an end point the cut is a suffix of the sequence, so one
+	// window pass finds both: without anchors the whole sequence; with a start point the events
+	// from the first one matching it on, by a running count of matches (the start event stays
+	// even when the event before it, cut off, has its label). An end point needs whole-sequence
+	// minimums: events are numbered (rn), the anchors' numbers found, the cut made, and repeats
+	// merged in a pass of their own.
+	var merged string
 	switch {
-	case hasStart && hasEnd:
-		ctes = append(ctes,
-			"an as (\n  select *, min(rn) filter (where is_s) "+over+" as s_rn from sq\n)",
-			"an2 as (\n  select *, min(rn) filter (where is_e and rn > s_rn) "+over+" as e_rn from an where rn >= s_rn\n)",
-			"cut as (\n  select "+cols+" from an2 where rn <= e_rn\n)")
-		cut = "cut"
-	case hasStart:
-		ctes = append(ctes,
-			"an as (\n  select *, min(rn) filter (where is_s) "+over+" as s_rn from sq\n)",
-			"cut as (\n  select "+cols+" from an where rn >= s_rn\n)")
-		cut = "cut"
 	case hasEnd:
-		ctes = append(ctes,
-			"an as (\n  select *, min(rn) filter (where is_e) "+over+" as e_rn from sq\n)",
-			"cut as (\n  select "+cols+" from an where rn <= e_rn\n)")
-		cut = "cut"
+		ctes = append(ctes, "sq as (\n  select user_id, sid, ts, label, src, id"+flags+", row_number() over "+seq+" as rn\n  from ev\n)")
+		if hasStart {
+			ctes = append(ctes,
+				"an as (\n  select *, min(rn) filter (where is_s) "+over+" as s_rn from sq\n)",
+				"an2 as (\n  select *, min(rn) filter (where is_e and rn > s_rn) "+over+" as e_rn from an where rn >= s_rn\n)",
+				"cut as (\n  select "+cols+" from an2 where rn <= e_rn\n)")
+		} else {
+			ctes = append(ctes,
+				"an as (\n  select *, min(rn) filter (where is_e) "+over+" as e_rn from sq\n)",
+				"cut as (\n  select "+cols+" from an where rn <= e_rn\n)")
+		}
+		merged = `(select ` + cols + `, lag(label) over ` + seq + ` as prev from cut) c
+  where prev is distinct from label`
+	case hasStart:
+		merged = `(select ` + cols + `, is_s, count(*) filter (where is_s) over run as ns, lag(label) over run as prev from ev
+    window run as (partition by ` + g + ` order by ` + order + ` rows between unbounded preceding and current row)) c
+  where ns > 0 and (prev is distinct from label or (is_s and ns = 1))`
+	default:
+		merged = `(select ` + cols + `, lag(label) over ` + seq + ` as prev from ev) c
+  where prev is distinct from label`
 	}
-	// Steps are the events left after merging repeats, each with the next one (lead) in the
-	// same pass; the step count of a sequence is needed only with an end point.
+	// Steps are numbered, each with the next one (lead), in one more pass; the step count of a
+	// sequence is needed only with an end point.
 	n := ""
 	if hasEnd {
 		n = ", count(*) " + over + " as n"
 	}
 	ctes = append(ctes, `st as (
   select user_id, sid, ts, label, row_number() over w as step, lead(label) over w as nlabel, lead(ts) over w as nts`+n+`
-  from (select `+cols+`, lag(label) over `+seq+` as prev from `+cut+`) c
-  where prev is distinct from label
+  from `+merged+`
   window w as `+seq+`
 )`)
 	lim := a.addTyped(q.StepLimit, "int")

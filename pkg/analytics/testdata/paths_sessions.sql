@@ -9,13 +9,9 @@ ev as (
   ) o
   where o.user_id in (select user_id from pop)
 ),
-sq as (
-  select user_id, sid, ts, label, src, id, row_number() over (partition by user_id, sid collate "C" order by ts, label collate "C", id) as rn
-  from ev
-),
 st as (
   select user_id, sid, ts, label, row_number() over w as step, lead(label) over w as nlabel, lead(ts) over w as nts
-  from (select user_id, sid, ts, label, src, id, lag(label) over (partition by user_id, sid collate "C" order by ts, label collate "C", id) as prev from sq) c
+  from (select user_id, sid, ts, label, src, id, lag(label) over (partition by user_id, sid collate "C" order by ts, label collate "C", id) as prev from ev) c
   where prev is distinct from label
   window w as (partition by user_id, sid collate "C" order by ts, label collate "C", id)
 ),
