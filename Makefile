@@ -25,7 +25,7 @@ BENCH_LOAD_DURATION ?= 30s
 # Reliability and Security tables, and how many times each runs (medians of the times to resume).
 FAULT_TESTS := TestRecoversFromDatabaseRestart|TestPostgresStoppedDuringQueries|TestBlockedQueryKeepsLastGoodValue|TestConnectionsExhausted|TestOutputNotWritable|TestDiskFull|TestStatementTimeout|TestDatabaseDown|TestDatabaseStoppedMidExport|TestKilledReplicaRunIsPickedUp|TestKilledMidReport|TestTLSFromWebConfig|TestLeastPrivilegeRoles|TestNoPersonalDataInLabelsOrLogs
 FAULT_PACKAGES := ./pkg/exporter ./pkg/schedule ./reporter ./datasource-plugin/pkg/plugin ./deploy ./e2e
-BENCH_FAULT_COUNT ?= 3
+BENCH_FAULT_COUNT ?= 2
 BENCH_RAW   := bench/results.jsonl
 BENCH_LOGS  := bench/logs
 
