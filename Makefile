@@ -15,24 +15,24 @@ BENCH_USERS ?= 100000
 BENCH       ?= .
 BENCH_COUNT ?= 1
 BENCH_APPOINTMENTS ?= 100000
-FUZZTIME    ?= 15s
+FUZZTIME    ?= 10s
 # FUZZ_SLOW are the fuzz targets whose seed corpus alone takes longer than FUZZTIME (the plugin's
 # runs 489 queries through PostgreSQL), fuzzed for FUZZTIME_SLOW instead.
 FUZZ_SLOW   := FuzzQueryJSON
-FUZZTIME_SLOW ?= 90s
+FUZZTIME_SLOW ?= 60s
 BENCH_LOAD_DURATION ?= 30s
 # The hardening tests (faults, roles, listeners, personal data) whose checks go into the
 # Reliability and Security tables, and how many times each runs (medians of the times to resume).
 FAULT_TESTS := TestRecoversFromDatabaseRestart|TestPostgresStoppedDuringQueries|TestBlockedQueryKeepsLastGoodValue|TestConnectionsExhausted|TestOutputNotWritable|TestDiskFull|TestStatementTimeout|TestDatabaseDown|TestDatabaseStoppedMidExport|TestKilledReplicaRunIsPickedUp|TestKilledMidReport|TestTLSFromWebConfig|TestLeastPrivilegeRoles|TestNoPersonalDataInLabelsOrLogs
 FAULT_PACKAGES := ./pkg/exporter ./pkg/schedule ./reporter ./datasource-plugin/pkg/plugin ./deploy ./e2e
-BENCH_FAULT_COUNT ?= 2
+BENCH_FAULT_COUNT ?= 1
 BENCH_RAW   := bench/results.jsonl
 BENCH_LOGS  := bench/logs
 
 BENCH_ARGS   = $(strip $(if $(filter-out .,$(BENCH)),BENCH='$(BENCH)') $(if $(filter-out 1,$(BENCH_COUNT)),BENCH_COUNT=$(BENCH_COUNT)) \
                $(if $(filter-out 100000,$(BENCH_USERS)),BENCH_USERS=$(BENCH_USERS)) \
                $(if $(filter-out 100000,$(BENCH_APPOINTMENTS)),BENCH_APPOINTMENTS=$(BENCH_APPOINTMENTS)) \
-               $(if $(filter-out 15s,$(FUZZTIME)),FUZZTIME=$(FUZZTIME)) $(if $(filter-out 90s,$(FUZZTIME_SLOW)),FUZZTIME_SLOW=$(FUZZTIME_SLOW)) \
+               $(if $(filter-out 10s,$(FUZZTIME)),FUZZTIME=$(FUZZTIME)) $(if $(filter-out 60s,$(FUZZTIME_SLOW)),FUZZTIME_SLOW=$(FUZZTIME_SLOW)) \
                $(if $(filter-out 30s,$(BENCH_LOAD_DURATION)),BENCH_LOAD_DURATION=$(BENCH_LOAD_DURATION)))
 # The benchmarks' own settings taken from the environment, for the report's command line.
 BENCH_ENV    = $(strip $(foreach v,BDC_BENCH_DEPTH BDC_BENCH_EXPORT_ROWS BDC_BENCH_RUNS BDC_BENCH_PEER_RUNS BDC_BENCH_ROLLUP,$(if $($(v)),$(v)=$($(v)))))

@@ -1,7 +1,6 @@
 package e2e
 
 import (
-	"bytes"
 	"context"
 	"fmt"
 	"log/slog"
@@ -10,7 +9,6 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -44,7 +42,7 @@ func TestNoPersonalDataInLabelsOrLogs(t *testing.T) {
 		t.Fatal(err)
 	}
 	u.User = url.UserPassword(u.User.Username(), password) // trust authentication ignores it
-	var logs lockedBuffer
+	var logs testtools.SyncBuffer
 	logger := slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	db, err := store.Open(ctx, store.Config{URL: u.String(), Application: "pii-test"})
 	if err != nil {
@@ -111,22 +109,4 @@ func TestNoPersonalDataInLabelsOrLogs(t *testing.T) {
 	testtools.RecordCheck(t, results.Check{Area: "Security", Case: "personal data in the exporter's labels and logs (debug level, models trained, a failing SQL on an e-mail)",
 		Sees:    fmt.Sprintf("%d series in %d families and %d bytes of logs, none with an identifier label, an e-mail address or the database password", series, len(families), len(out)),
 		Outcome: "PostgreSQL data errors logged with their SQLSTATE only; database URLs logged with the password redacted"})
-}
-
-// lockedBuffer is a log sink safe for the exporter's goroutines.
-type lockedBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *lockedBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *lockedBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
 }

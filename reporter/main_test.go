@@ -18,7 +18,6 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -162,27 +161,10 @@ func TestExportCommand(t *testing.T) {
 type replica struct {
 	cmd  *exec.Cmd
 	addr string
-	log  *syncBuffer
+	log  *testtools.SyncBuffer
 	done chan error
 	// client speaks TLS to a replica whose web config serves it; nil is plain HTTP.
 	client *http.Client
-}
-
-type syncBuffer struct {
-	mu sync.Mutex
-	b  strings.Builder
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
 }
 
 func freeAddr(t *testing.T) string {
@@ -221,7 +203,7 @@ func startReplica(t *testing.T, dbURL, config, web string) *replica {
 // startReplicaWith starts a daemon whose web config serves TLS, reached with client.
 func startReplicaWith(t *testing.T, dbURL, config, web string, client *http.Client) *replica {
 	t.Helper()
-	r := &replica{addr: freeAddr(t), log: &syncBuffer{}, done: make(chan error, 1), client: client}
+	r := &replica{addr: freeAddr(t), log: &testtools.SyncBuffer{}, done: make(chan error, 1), client: client}
 	r.cmd = exec.Command(binary, "--config.file", config, "--web.listen-address", r.addr, "--web.config.file", web, "--log.level", "debug")
 	r.cmd.Env = append(os.Environ(), "DATABASE_URL="+dbURL)
 	r.cmd.Stdout, r.cmd.Stderr = r.log, r.log
@@ -467,6 +449,59 @@ func counter(body, series string) float64 {
 	return 0
 }
 
+// lockTables holds an access exclusive lock on tables (a comma-separated list) in a transaction
+// of the test's, so that the jobs reading them wait; unlock releases it, as does the test's end.
+func lockTables(t *testing.T, d *testdb.Database, tables string) (unlock func()) {
+	t.Helper()
+	tx, err := d.DB.Pool.Begin(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	unlock = func() { _ = tx.Rollback(context.Background()) }
+	t.Cleanup(unlock)
+	if _, err := tx.Exec(t.Context(), "lock table "+tables+" in access exclusive mode"); err != nil {
+		t.Fatal(err)
+	}
+	return unlock
+}
+
+// startReplicas starts n daemons on the configuration, by process id.
+func startReplicas(t *testing.T, dbURL, config string, n int) map[int]*replica {
+	t.Helper()
+	web := webConfig(t)
+	replicas := map[int]*replica{}
+	for range n {
+		r := startReplica(t, dbURL, config, web)
+		replicas[r.cmd.Process.Pid] = r
+	}
+	return replicas
+}
+
+// killOwner kills (SIGKILL) the replica of a run's owner ("host:pid"), checks it died of it,
+// and returns the replica left (of two) and when the kill was sent.
+func killOwner(t *testing.T, replicas map[int]*replica, owner string) (*replica, time.Time) {
+	t.Helper()
+	_, pidText, _ := strings.Cut(owner, ":")
+	pid, _ := strconv.Atoi(pidText)
+	victim := replicas[pid]
+	if victim == nil {
+		t.Fatalf("the run's owner %q is not one of the replicas", owner)
+	}
+	if err := victim.cmd.Process.Signal(syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	killed := time.Now()
+	if err := <-victim.done; err == nil || !strings.Contains(err.Error(), "killed") {
+		t.Fatalf("the victim exited with %v, not killed", err)
+	}
+	delete(replicas, pid)
+	var survivor *replica
+	for _, r := range replicas {
+		survivor = r
+	}
+	return survivor, killed
+}
+
 // TestKilledReplicaRunIsPickedUp kills (SIGKILL) the replica running a firing in the middle of
 // it, after its first export is staged and while its second waits on a table lock the test
 // holds: no partial file appears, and the other replica completes the firing once.
@@ -476,20 +511,8 @@ func TestKilledReplicaRunIsPickedUp(t *testing.T) {
 	config := writeConfig(t, out, "killed", "3", `      - {source: users, format: csv, columns: [id, role, created_at]}
       - {source: feedback, format: csv}
 `)
-	web := webConfig(t)
-	tx, err := d.DB.Pool.Begin(context.Background())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer func() { _ = tx.Rollback(context.Background()) }()
-	if _, err := tx.Exec(t.Context(), "lock table bdc.feedback in access exclusive mode"); err != nil {
-		t.Fatal(err)
-	}
-	replicas := map[int]*replica{}
-	for range 2 {
-		r := startReplica(t, d.URL, config, web)
-		replicas[r.cmd.Process.Pid] = r
-	}
+	unlock := lockTables(t, d, "bdc.feedback")
+	replicas := startReplicas(t, d.URL, config, 2)
 
 	// The first firing: running, its users file staged, its feedback export blocked.
 	var first runRow
@@ -505,24 +528,7 @@ func TestKilledReplicaRunIsPickedUp(t *testing.T) {
 				strings.HasSuffix(p, ".tmp-r"+strconv.FormatInt(first.id, 10)+"-a1")
 		})
 	})
-	_, pidText, _ := strings.Cut(first.owner, ":")
-	pid, _ := strconv.Atoi(pidText)
-	victim := replicas[pid]
-	if victim == nil {
-		t.Fatalf("the first firing's owner %q is not one of the replicas", first.owner)
-	}
-	if err := victim.cmd.Process.Signal(syscall.SIGKILL); err != nil {
-		t.Fatal(err)
-	}
-	killed := time.Now()
-	if err := <-victim.done; err == nil || !strings.Contains(err.Error(), "killed") {
-		t.Fatalf("the victim exited with %v, not killed", err)
-	}
-	delete(replicas, pid)
-	var survivor *replica
-	for _, r := range replicas {
-		survivor = r
-	}
+	survivor, killed := killOwner(t, replicas, first.owner)
 	if data, _ := dataFiles(t, out); len(data) != 0 {
 		t.Errorf("files published while every firing was blocked: %v", data)
 	}
@@ -533,9 +539,7 @@ func TestKilledReplicaRunIsPickedUp(t *testing.T) {
 		return r.attempt == 2 && strings.HasSuffix(r.owner, ":"+strconv.Itoa(survivor.cmd.Process.Pid))
 	})
 	takenOver := time.Since(killed)
-	if err := tx.Rollback(context.Background()); err != nil {
-		t.Fatal(err)
-	}
+	unlock()
 	waitFor(t, 2*time.Minute, "the firing to complete and two more after it", func() bool {
 		runs := runsOf(t, d, "killed")
 		n := 0
@@ -622,20 +626,8 @@ func TestKilledMidReport(t *testing.T) {
 	config := writeJobConfig(t, out, "report", "5", `    kind: report
     report: {template: user_behavior, formats: [pdf, json], from: "2026-05-01", to: "2026-06-01"}
 `)
-	web := webConfig(t)
-	tx, err := d.DB.Pool.Begin(context.Background())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer func() { _ = tx.Rollback(context.Background()) }()
-	if _, err := tx.Exec(t.Context(), "lock table bdc.beneficiaries, bdc.user_activities, bdc.appointments in access exclusive mode"); err != nil {
-		t.Fatal(err)
-	}
-	replicas := map[int]*replica{}
-	for range 2 {
-		r := startReplica(t, d.URL, config, web)
-		replicas[r.cmd.Process.Pid] = r
-	}
+	unlock := lockTables(t, d, "bdc.beneficiaries, bdc.user_activities, bdc.appointments")
+	replicas := startReplicas(t, d.URL, config, 2)
 
 	// The first firing: running, and its report's queries blocked on the locks.
 	var first runRow
@@ -652,24 +644,7 @@ func TestKilledMidReport(t *testing.T) {
 		}
 		return waiting > 0
 	})
-	_, pidText, _ := strings.Cut(first.owner, ":")
-	pid, _ := strconv.Atoi(pidText)
-	victim := replicas[pid]
-	if victim == nil {
-		t.Fatalf("the first firing's owner %q is not one of the replicas", first.owner)
-	}
-	if err := victim.cmd.Process.Signal(syscall.SIGKILL); err != nil {
-		t.Fatal(err)
-	}
-	killed := time.Now()
-	if err := <-victim.done; err == nil || !strings.Contains(err.Error(), "killed") {
-		t.Fatalf("the victim exited with %v, not killed", err)
-	}
-	delete(replicas, pid)
-	var survivor *replica
-	for _, r := range replicas {
-		survivor = r
-	}
+	survivor, killed := killOwner(t, replicas, first.owner)
 	waitFor(t, time.Minute, "the survivor to take the report over", func() bool {
 		r := runsOf(t, d, "report")[0]
 		return r.attempt == 2 && strings.HasSuffix(r.owner, ":"+strconv.Itoa(survivor.cmd.Process.Pid))
@@ -678,9 +653,7 @@ func TestKilledMidReport(t *testing.T) {
 	if files := reportFiles(t, out); len(files) != 0 {
 		t.Errorf("report files published while the report was blocked: %v", files)
 	}
-	if err := tx.Rollback(context.Background()); err != nil {
-		t.Fatal(err)
-	}
+	unlock()
 	waitFor(t, 2*time.Minute, "the killed firing to complete", func() bool {
 		return runsOf(t, d, "report")[0].status == schedule.StatusSucceeded
 	})

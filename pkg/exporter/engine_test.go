@@ -20,8 +20,6 @@ import (
 	"github.com/bdc-analytics/bdc/pkg/exporter"
 	"github.com/bdc-analytics/bdc/pkg/kpi"
 	"github.com/bdc-analytics/bdc/pkg/kpi/kpitest"
-	"github.com/bdc-analytics/bdc/pkg/pgcluster"
-	"github.com/bdc-analytics/bdc/pkg/store"
 	"github.com/bdc-analytics/bdc/pkg/store/testdb"
 	"github.com/bdc-analytics/bdc/pkg/testtools"
 )
@@ -213,30 +211,7 @@ func TestBlockedQueryKeepsLastGoodValue(t *testing.T) {
 // TestRecoversFromDatabaseRestart stops and restarts a throwaway cluster of the test's own under
 // a running exporter: it reports the outage and recovers without a restart.
 func TestRecoversFromDatabaseRestart(t *testing.T) {
-	tmp, err := os.MkdirTemp("", "bdc-restart")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer os.RemoveAll(tmp)
-	if err := os.Chmod(tmp, 0o755); err != nil { // the postgres OS user runs the cluster as root's tests
-		t.Fatal(err)
-	}
-	cluster, err := pgcluster.Start(t.Context(), pgcluster.Options{Dir: tmp})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer func() { _ = cluster.Close(context.Background()) }()
-	db, err := store.Connect(t.Context(), store.Config{URL: cluster.URL("postgres"), Application: "bdc-test"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
-	if err := db.Migrate(t.Context()); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := demo.Seed(t.Context(), db, demo.Config{Users: 200, Days: 60, Seed: 3}, nil); err != nil {
-		t.Fatal(err)
-	}
+	cluster, db := testdb.Cluster(t, demo.Config{Users: 200, Days: 60, Seed: 3})
 	base, _ := startWith(t, db, "", exporter.Options{Schedules: fast, ProbeInterval: 200 * time.Millisecond})
 	waitReady(t, base)
 

@@ -30,6 +30,7 @@ import (
 	"github.com/bdc-analytics/bdc/pkg/schedule"
 	"github.com/bdc-analytics/bdc/pkg/store"
 	"github.com/bdc-analytics/bdc/pkg/store/testdb"
+	"github.com/bdc-analytics/bdc/pkg/testtools"
 )
 
 // burstExport is an export of the burst: its spec's filter in reporter.yml, and the same filter
@@ -92,7 +93,7 @@ func TestBurstOfDueJobs(t *testing.T) {
 	type replica struct {
 		s    *schedule.Scheduler
 		reg  *prometheus.Registry
-		logs *lockedBuffer
+		logs *testtools.SyncBuffer
 		ran  chan error
 	}
 	runCtx, stop := context.WithCancel(ctx)
@@ -113,7 +114,7 @@ func TestBurstOfDueJobs(t *testing.T) {
 			t.Fatal(err)
 		}
 		cfg.OutputDir = out
-		r := &replica{reg: prometheus.NewRegistry(), logs: &lockedBuffer{}, ran: make(chan error, 1)}
+		r := &replica{reg: prometheus.NewRegistry(), logs: &testtools.SyncBuffer{}, ran: make(chan error, 1)}
 		r.s, err = schedule.New(schedule.Options{DB: db, Config: cfg, Registerer: r.reg, Owner: owner,
 			Logger: slog.New(slog.NewTextHandler(r.logs, &slog.HandlerOptions{Level: slog.LevelInfo}))})
 		if err != nil {

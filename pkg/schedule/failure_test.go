@@ -14,7 +14,6 @@ import (
 
 	"github.com/bdc-analytics/bdc/bench/cmd/benchreport/results"
 	"github.com/bdc-analytics/bdc/pkg/demo"
-	"github.com/bdc-analytics/bdc/pkg/pgcluster"
 	"github.com/bdc-analytics/bdc/pkg/schedule"
 	"github.com/bdc-analytics/bdc/pkg/store"
 	"github.com/bdc-analytics/bdc/pkg/store/testdb"
@@ -246,23 +245,7 @@ jobs:
 
 // TestDatabaseDown stops a throwaway PostgreSQL between two firings (never the shared server).
 func TestDatabaseDown(t *testing.T) {
-	ctx := t.Context()
-	cluster, err := pgcluster.Start(ctx, pgcluster.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = cluster.Close(context.Background()) })
-	db, err := store.Connect(ctx, store.Config{URL: cluster.URL("postgres"), Application: "bdc-reporter-test"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(db.Close)
-	if err := db.Migrate(ctx); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := demo.Seed(ctx, db, demo.Config{Users: demo.MinUsers, Days: demo.MinDays, Seed: 3, End: testdb.Scale.End}, nil); err != nil {
-		t.Fatal(err)
-	}
+	cluster, db := testdb.Cluster(t, demo.Config{Users: demo.MinUsers, Days: demo.MinDays, Seed: 3, End: testdb.Scale.End})
 	out := t.TempDir()
 	checkFailure(t, db, exportJob("dbdown", "retries: 1"), out, failureCase{
 		what: "PostgreSQL stopped between two firings",

@@ -2,7 +2,6 @@ package schedule_test
 
 import (
 	"bufio"
-	"bytes"
 	"context"
 	"encoding/csv"
 	"encoding/json"
@@ -16,7 +15,6 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -29,7 +27,6 @@ import (
 	"github.com/bdc-analytics/bdc/pkg/export"
 	"github.com/bdc-analytics/bdc/pkg/pgcluster"
 	"github.com/bdc-analytics/bdc/pkg/schedule"
-	"github.com/bdc-analytics/bdc/pkg/store"
 	"github.com/bdc-analytics/bdc/pkg/store/testdb"
 	"github.com/bdc-analytics/bdc/pkg/testtools"
 )
@@ -60,25 +57,10 @@ import (
 // than the socket buffers, so the query is still running when it is frozen.
 func TestDatabaseStoppedMidExport(t *testing.T) {
 	ctx := t.Context()
-	cluster, err := pgcluster.Start(ctx, pgcluster.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = cluster.Close(context.Background()) })
-	db, err := store.Connect(ctx, store.Config{URL: cluster.URL("postgres"), Application: "bdc-reporter-test"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(db.Close)
-	if err := db.Migrate(ctx); err != nil {
-		t.Fatal(err)
-	}
 	// The deepest sessions give about 260,000 activity rows (16 MB of CSV) in a few seconds: five
 	// times what a run of this test showed the socket buffers can hold before the export's
 	// query ends.
-	if _, err := demo.Seed(ctx, db, demo.Config{Users: 600, Days: 200, Seed: 3, SessionDepth: 50, End: testdb.Scale.End}, nil); err != nil {
-		t.Fatal(err)
-	}
+	cluster, db := testdb.Cluster(t, demo.Config{Users: 600, Days: 200, Seed: 3, SessionDepth: 50, End: testdb.Scale.End})
 	var want int64
 	if err := db.Pool.QueryRow(ctx, "select count(*) from bdc.user_activities").Scan(&want); err != nil {
 		t.Fatal(err)
@@ -100,7 +82,7 @@ jobs:
     export:
       - {source: user_activities, format: csv}
 `, out)
-	logs := &lockedBuffer{}
+	logs := &testtools.SyncBuffer{}
 	reg := prometheus.NewRegistry()
 	// The production keepalive (10 s): the export's own connection reports the stop first, as it
 	// does in production.
@@ -385,22 +367,4 @@ func waitUntil(t *testing.T, limit time.Duration, what string, ok func() bool) {
 			t.Fatalf("timed out after %s waiting for %s", limit, what)
 		}
 	}
-}
-
-// lockedBuffer is a log destination shared by the scheduler's goroutines and the test.
-type lockedBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *lockedBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *lockedBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
 }

@@ -12,19 +12,20 @@ import (
 	"time"
 )
 
-// syncBuffer collects a process's output for the test's failure message.
-type syncBuffer struct {
+// SyncBuffer collects output written from several goroutines (a process's, a logger's), for
+// the test to read.
+type SyncBuffer struct {
 	mu  sync.Mutex
 	buf bytes.Buffer
 }
 
-func (b *syncBuffer) Write(p []byte) (int, error) {
+func (b *SyncBuffer) Write(p []byte) (int, error) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	return b.buf.Write(p)
 }
 
-func (b *syncBuffer) String() string {
+func (b *SyncBuffer) String() string {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	return b.buf.String()
@@ -48,7 +49,7 @@ func ServeReporter(tb testing.TB, dbURL, config string, runJobs ...string) strin
 		tb.Fatalf("building bdc-reporter: %v\n%s", err, out)
 	}
 	addr := FreeAddr(tb)
-	out := &syncBuffer{}
+	out := &SyncBuffer{}
 	cmd := exec.Command(bin, "--config.file="+config, "--output.dir="+filepath.Join(dir, "output"), "--web.listen-address="+addr)
 	cmd.Env = append(os.Environ(), "DATABASE_URL="+dbURL)
 	cmd.Stdout, cmd.Stderr = out, out

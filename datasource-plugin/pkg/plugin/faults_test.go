@@ -16,8 +16,6 @@ import (
 	benchresults "github.com/bdc-analytics/bdc/bench/cmd/benchreport/results"
 	"github.com/bdc-analytics/bdc/datasource-plugin/pkg/grafanahost"
 	"github.com/bdc-analytics/bdc/pkg/demo"
-	"github.com/bdc-analytics/bdc/pkg/pgcluster"
-	"github.com/bdc-analytics/bdc/pkg/store"
 	"github.com/bdc-analytics/bdc/pkg/store/testdb"
 	"github.com/bdc-analytics/bdc/pkg/testtools"
 )
@@ -43,22 +41,7 @@ func faultQuery(refID, queryType, js string) backend.DataQuery {
 // frames they had before the outage, so neither the pool nor the result cache kept the failure.
 func TestPostgresStoppedDuringQueries(t *testing.T) {
 	ctx := t.Context()
-	cluster, err := pgcluster.Start(ctx, pgcluster.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = cluster.Close(context.Background()) })
-	db, err := store.Connect(ctx, store.Config{URL: cluster.URL("postgres"), Application: "bdc-plugin-faults-test"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(db.Close)
-	if err := db.Migrate(ctx); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := demo.Seed(ctx, db, faultSeed, nil); err != nil {
-		t.Fatal(err)
-	}
+	cluster, db := testdb.Cluster(t, faultSeed)
 	addr := fmt.Sprintf("127.0.0.1:%d", cluster.Port())
 	h := launchPlugin(t)
 

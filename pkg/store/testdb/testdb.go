@@ -25,6 +25,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/bdc-analytics/bdc/pkg/demo"
+	"github.com/bdc-analytics/bdc/pkg/pgcluster"
 	"github.com/bdc-analytics/bdc/pkg/store"
 )
 
@@ -202,4 +203,30 @@ func withDatabase(raw, name string) string {
 	}
 	u.Path = "/" + name
 	return u.String()
+}
+
+// Cluster starts a throwaway PostgreSQL cluster of the test's own (pkg/pgcluster: for tests that
+// stop, restart or exhaust PostgreSQL, which must never touch the shared server), migrates its
+// postgres database and seeds it with cfg. The cluster and the pool on it close when the test
+// ends.
+func Cluster(tb testing.TB, cfg demo.Config) (*pgcluster.Cluster, *store.DB) {
+	tb.Helper()
+	ctx := tb.Context()
+	c, err := pgcluster.Start(ctx, pgcluster.Options{})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(func() { _ = c.Close(context.Background()) })
+	db, err := store.Connect(ctx, store.Config{URL: c.URL("postgres"), Application: "bdc-test"})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(db.Close)
+	if err := db.Migrate(ctx); err != nil {
+		tb.Fatal(err)
+	}
+	if _, err := demo.Seed(ctx, db, cfg, nil); err != nil {
+		tb.Fatal(err)
+	}
+	return c, db
 }
