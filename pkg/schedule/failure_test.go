@@ -49,7 +49,7 @@ func checkFailure(t *testing.T, db *store.DB, yml, out string, c failureCase) {
 
 	c.breakIt(t)
 	run, err := s.Execute(t.Context(), c.job, first.Add(5*time.Minute), schedule.TriggerSchedule)
-	seen := fmt.Sprint(err)
+	seen := strings.ReplaceAll(fmt.Sprint(err), out, "OUTPUT_DIR") // the test's temporary folder, for the report
 	if err == nil || !strings.Contains(err.Error(), c.wantErr) {
 		t.Errorf("failing firing: error %v, want one saying %q", err, c.wantErr)
 	}

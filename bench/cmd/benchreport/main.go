@@ -26,6 +26,7 @@ type options struct {
 	raw, out, command                     string
 	start                                 bool
 	benchLog, fuzzLog, loadLog, faultsLog string
+	readme, report                        string
 	databaseURL                           string
 }
 
@@ -38,6 +39,8 @@ func main() {
 	flag.StringVar(&o.benchLog, "bench-log", "", "the output of `go test -bench` (for its failures)")
 	flag.StringVar(&o.fuzzLog, "fuzz-log", "", "the output of the fuzz runs, each after a line \""+results.FuzzMarker+"PACKAGE TARGET\"")
 	flag.StringVar(&o.loadLog, "load-log", "", "the -v output of the load test TestMetricsUnderLoad")
+	flag.StringVar(&o.readme, "readme", "", "a document (README.md) whose <!-- bench:NAME --> sections to fill with the report's tables")
+	flag.StringVar(&o.report, "report", "", "with -readme: fill it from this results.json of an earlier run instead of making a report")
 	flag.StringVar(&o.faultsLog, "faults-log", "", "the -v output of the hardening tests (`make bench-faults`), for their failures")
 	flag.StringVar(&o.databaseURL, "database-url", "", "the PostgreSQL server whose version the report gives (default: the tests' server)")
 	flag.Parse()
@@ -53,6 +56,17 @@ var errFailures = errors.New("some benchmarks failed: see the report's Failures"
 func run(ctx context.Context, o options) error {
 	if o.start {
 		return results.Append(o.raw, results.Line{Start: &results.Start{At: time.Now(), LoadAverage: results.LoadAverage()}})
+	}
+	if o.report != "" {
+		data, err := os.ReadFile(o.report)
+		if err != nil {
+			return err
+		}
+		var r results.Report
+		if err := json.Unmarshal(data, &r); err != nil {
+			return fmt.Errorf("%s: %w", o.report, err)
+		}
+		return fillReadme(o.readme, r)
 	}
 	f, err := os.Open(o.raw)
 	if err != nil {
@@ -104,9 +118,34 @@ func run(ctx context.Context, o options) error {
 		return err
 	}
 	fmt.Printf("benchreport: %d rows from %d results into %s\n", len(r.Rows), len(recorded), filepath.Join(o.out, "results.md"))
+	if o.readme != "" {
+		if err := fillReadme(o.readme, r); err != nil {
+			return err
+		}
+	}
 	if len(r.Failures) > 0 {
 		return errFailures
 	}
+	return nil
+}
+
+// fillReadme fills the marked sections of the document at path with r's tables.
+func fillReadme(path string, r results.Report) error {
+	if path == "" {
+		return errors.New("-report needs -readme")
+	}
+	doc, err := os.ReadFile(path)
+	if err != nil {
+		return err
+	}
+	filled, err := r.Fill(string(doc))
+	if err != nil {
+		return fmt.Errorf("%s: %w", path, err)
+	}
+	if err := writeFile(path, []byte(filled)); err != nil {
+		return err
+	}
+	fmt.Printf("benchreport: the tables of %s filled in\n", path)
 	return nil
 }
 

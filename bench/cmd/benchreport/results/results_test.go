@@ -135,3 +135,29 @@ func TestReportGolden(t *testing.T) {
 		t.Errorf("the report differs from testdata/results.md (go test -update rewrites it):\n%s", got)
 	}
 }
+
+// TestFill fills the marked sections of a document with the report's parts and leaves the rest
+// as it was; a marker without its end is an error.
+func TestFill(t *testing.T) {
+	at := time.Date(2026, 11, 27, 4, 0, 0, 0, time.UTC)
+	rep := Report{Command: "make bench", Started: at, Finished: at.Add(time.Hour), LoadStart: "1", LoadEnd: "2",
+		Rows:   Summarize([]Result{{Area: "Export", Case: "csv", Scale: "rows=10", Metric: "rate", Unit: "rows/s", Ours: 10, OursName: "ours"}}),
+		Checks: SummarizeChecks([]Check{{Area: "Security", Case: "roles", Sees: "refused", Outcome: "ok", Test: "TestRoles"}})}
+	doc := "# Doc\n<!-- bench:figures -->\nold table\n<!-- /bench:figures -->\ntext\n<!-- bench:security -->\n<!-- /bench:security -->\n<!-- bench:reliability -->\n<!-- /bench:reliability -->\nend\n"
+	got, err := rep.Fill(doc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"# Doc\n<!-- bench:figures -->\n#### Export\n", "| csv | rows=10 | rate | 10 rows/s (ours) |", "<!-- /bench:figures -->\ntext\n",
+		"<!-- bench:security -->\n#### Security\n", "| roles | refused | ok | — | 1 | TestRoles |", "<!-- bench:reliability -->\n\n<!-- /bench:reliability -->\nend\n"} {
+		if !strings.Contains(got, want) {
+			t.Errorf("filled document lacks %q:\n%s", want, got)
+		}
+	}
+	if strings.Contains(got, "old table") {
+		t.Errorf("the old table stayed:\n%s", got)
+	}
+	if _, err := rep.Fill("<!-- bench:figures -->\nno end"); err == nil {
+		t.Error("a marker without its end: no error")
+	}
+}

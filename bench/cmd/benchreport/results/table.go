@@ -173,25 +173,80 @@ func (r Report) Markdown() string {
 			fmt.Fprintf(&s, "- %s\n", f)
 		}
 	}
+	s.WriteString(r.tables("##", nil))
+	s.WriteString(r.checks("##", ""))
+	return s.String()
+}
+
+// tables renders the figures' tables under headings of the given level ("##"), those of areas
+// only when not nil.
+func (r Report) tables(level string, areas []string) string {
+	var s strings.Builder
 	for i := 0; i < len(r.Rows); {
 		area := r.Rows[i].Area
 		j := i
 		for j < len(r.Rows) && r.Rows[j].Area == area {
 			j++
 		}
-		writeTable(&s, area, r.Rows[i:j])
-		i = j
-	}
-	for i := 0; i < len(r.Checks); {
-		area := r.Checks[i].Area
-		j := i
-		for j < len(r.Checks) && r.Checks[j].Area == area {
-			j++
+		if areas == nil || slices.Contains(areas, area) {
+			writeTable(&s, level, area, r.Rows[i:j])
 		}
-		writeChecks(&s, area, r.Checks[i:j])
 		i = j
 	}
 	return s.String()
+}
+
+// checks renders the hardening checks' tables under headings of the given level, those of area
+// only when not "".
+func (r Report) checks(level, area string) string {
+	var s strings.Builder
+	for i := 0; i < len(r.Checks); {
+		a := r.Checks[i].Area
+		j := i
+		for j < len(r.Checks) && r.Checks[j].Area == a {
+			j++
+		}
+		if area == "" || a == area {
+			writeChecks(&s, level, a, r.Checks[i:j])
+		}
+		i = j
+	}
+	return s.String()
+}
+
+// Fill replaces, in a document such as the README, the text between each pair of markers
+// "<!-- bench:NAME -->" and "<!-- /bench:NAME -->" with the report's part NAME, its headings at
+// level "####": "summary" (the run and the machine), "figures" (every table of figures),
+// "reliability" and "security" (the checks of that area). Markers the report does not know and
+// parts without markers are left alone; a marker without its end is an error.
+func (r Report) Fill(doc string) (string, error) {
+	parts := map[string]string{
+		"summary":     r.summary(),
+		"figures":     r.tables("####", nil),
+		"reliability": r.checks("####", "Reliability"),
+		"security":    r.checks("####", "Security"),
+	}
+	for name, text := range parts {
+		begin, end := "<!-- bench:"+name+" -->", "<!-- /bench:"+name+" -->"
+		i := strings.Index(doc, begin)
+		if i < 0 {
+			continue
+		}
+		j := strings.Index(doc[i:], end)
+		if j < 0 {
+			return "", fmt.Errorf("%s has no matching %s", begin, end)
+		}
+		doc = doc[:i+len(begin)] + "\n" + strings.TrimLeft(text, "\n") + "\n" + doc[i+j:]
+	}
+	return doc, nil
+}
+
+// summary is the run's command, time, duration and machine, as the report's head gives them.
+func (r Report) summary() string {
+	m := r.Machine
+	return fmt.Sprintf("Measured by `%s` on %s (%s): %s, %d cores, %.1f GiB of memory; %s, kernel %s; %s; PostgreSQL %s; "+
+		"load average %s at the start, %s at the end.\n", r.Command, r.Started.UTC().Format("2006-01-02 15:04 MST"),
+		r.Finished.Sub(r.Started).Round(time.Second), m.CPU, m.Cores, m.MemoryGiB, m.OS, m.Kernel, m.Go, m.PostgreSQL, r.LoadStart, r.LoadEnd)
 }
 
 // CheckRow is a hardening case summarized over the runs of a `make bench`: the first run's
@@ -238,8 +293,8 @@ func SummarizeChecks(cs []Check) []CheckRow {
 	return rows
 }
 
-func writeChecks(s *strings.Builder, area string, rows []CheckRow) {
-	fmt.Fprintf(s, "\n## %s\n\n", area)
+func writeChecks(s *strings.Builder, level, area string, rows []CheckRow) {
+	fmt.Fprintf(s, "\n%s %s\n\n", level, area)
 	s.WriteString("| case | what the user sees | verified afterwards | resumed after | runs | test |\n|---|---|---|---|---|---|\n")
 	cell := func(v string) string { return strings.ReplaceAll(strings.ReplaceAll(v, "|", "\\|"), "\n", " ") }
 	for _, r := range rows {
@@ -251,8 +306,8 @@ func writeChecks(s *strings.Builder, area string, rows []CheckRow) {
 	}
 }
 
-func writeTable(s *strings.Builder, area string, rows []Row) {
-	fmt.Fprintf(s, "\n## %s\n\n", area)
+func writeTable(s *strings.Builder, level, area string, rows []Row) {
+	fmt.Fprintf(s, "\n%s %s\n\n", level, area)
 	s.WriteString("| case | scale | metric | ours | peer | ratio |\n|---|---|---|---|---|---|\n")
 	alone := false
 	for _, r := range rows {
