@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"slices"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -14,6 +13,7 @@ import (
 	"github.com/grafana/grafana-plugin-sdk-go/backend"
 
 	"github.com/bdc-analytics/bdc/datasource-plugin/pkg/grafanahost"
+	"github.com/bdc-analytics/bdc/pkg/testtools"
 )
 
 // The plugin's load: concurrent clients of one plugin process, each sending a fixed number of
@@ -211,11 +211,12 @@ func loadCase(clients int) string {
 
 // loadPercentile is the nearest-rank percentile p (0 to 1) of ds, in milliseconds.
 func loadPercentile(ds []time.Duration, p float64) float64 {
-	if len(ds) == 0 {
+	ms := make([]float64, len(ds))
+	for i, d := range ds {
+		ms[i] = float64(d.Microseconds()) / 1000
+	}
+	if len(ms) == 0 {
 		return 0
 	}
-	s := slices.Clone(ds)
-	slices.Sort(s)
-	i := min(max(int(float64(len(s))*p+0.5)-1, 0), len(s)-1)
-	return float64(s[i].Microseconds()) / 1000
+	return testtools.Percentile(ms, 100*p)
 }

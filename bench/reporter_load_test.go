@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"maps"
-	"math"
 	"os"
 	"path/filepath"
 	"slices"
@@ -18,6 +17,7 @@ import (
 	"github.com/bdc-analytics/bdc/pkg/report"
 	"github.com/bdc-analytics/bdc/pkg/schedule"
 	"github.com/bdc-analytics/bdc/pkg/store/testdb"
+	"github.com/bdc-analytics/bdc/pkg/testtools"
 )
 
 // burstRanges bound the exports of the burst: one day of activity (about 29,000 events at
@@ -112,10 +112,10 @@ func BenchmarkReporterBurst(b *testing.B) {
 		ours, serial float64
 	}{
 		{"time until all are done", burst.total, serial.total},
-		{"job done after, p50", percentile(burst.done, 50), percentile(serial.done, 50)},
-		{"job done after, p99", percentile(burst.done, 99), percentile(serial.done, 99)},
-		{"job run time, p50", percentile(burst.runs, 50), percentile(serial.runs, 50)},
-		{"job run time, p99", percentile(burst.runs, 99), percentile(serial.runs, 99)},
+		{"job done after, p50", testtools.Percentile(burst.done, 50), testtools.Percentile(serial.done, 50)},
+		{"job done after, p99", testtools.Percentile(burst.done, 99), testtools.Percentile(serial.done, 99)},
+		{"job run time, p50", testtools.Percentile(burst.runs, 50), testtools.Percentile(serial.runs, 50)},
+		{"job run time, p99", testtools.Percentile(burst.runs, 99), testtools.Percentile(serial.runs, 99)},
 	} {
 		b.Logf("%s at %s: %s %.2f s, serial run %.2f s", bursting, scale, m.metric, m.ours, m.serial)
 		record(b, Result{Area: "Reporter load", Case: bursting, Scale: scale, Metric: m.metric, Unit: "s", Ours: m.ours,
@@ -261,14 +261,4 @@ func waitBurst(b *testing.B, d *testdb.Database, prefix string, at time.Time, jo
 		b.Fatalf("%d run records for %d jobs", len(t.runs), jobs)
 	}
 	return t
-}
-
-// percentile is the nearest-rank p-th percentile of values.
-func percentile(values []float64, p float64) float64 {
-	if len(values) == 0 {
-		return math.NaN()
-	}
-	s := slices.Clone(values)
-	slices.Sort(s)
-	return s[max(0, int(math.Ceil(p/100*float64(len(s))))-1)]
 }

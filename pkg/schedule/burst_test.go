@@ -11,10 +11,8 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"math"
 	"os"
 	"path/filepath"
-	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -288,8 +286,8 @@ func TestBurstOfDueJobs(t *testing.T) {
 	}
 	t.Logf("%d jobs due at %s on 2 replicas of concurrency %d: all done %.2f s after the instant; per job: run p50 %.2f s, p99 %.2f s; "+
 		"wait for a slot p50 %.2f s, p99 %.2f s; done after p50 %.2f s, p99 %.2f s; runs by replica %v; peak in flight (records) %v, (gauges) %v",
-		jobs, at.Format(time.TimeOnly), concurrency, last.Sub(at).Seconds(), percentile(durations, 50), percentile(durations, 99),
-		percentile(waits, 50), percentile(waits, 99), percentile(completions, 50), percentile(completions, 99), byOwner, peakRuns, peakGaug)
+		jobs, at.Format(time.TimeOnly), concurrency, last.Sub(at).Seconds(), testtools.Percentile(durations, 50), testtools.Percentile(durations, 99),
+		testtools.Percentile(waits, 50), testtools.Percentile(waits, 99), testtools.Percentile(completions, 50), testtools.Percentile(completions, 99), byOwner, peakRuns, peakGaug)
 }
 
 // burstConfig is reporter.yml with the burst's jobs, all on the schedule when, and the exports
@@ -502,14 +500,4 @@ func sumMetricWhere(t *testing.T, reg prometheus.Gatherer, name string, labels m
 		}
 	}
 	return sum
-}
-
-// percentile is the nearest-rank p-th percentile of values.
-func percentile(values []float64, p float64) float64 {
-	if len(values) == 0 {
-		return math.NaN()
-	}
-	s := slices.Clone(values)
-	slices.Sort(s)
-	return s[max(0, int(math.Ceil(p/100*float64(len(s))))-1)]
 }

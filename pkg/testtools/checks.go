@@ -2,8 +2,10 @@ package testtools
 
 import (
 	"fmt"
+	"math"
 	"os"
 	"path/filepath"
+	"slices"
 	"testing"
 
 	"github.com/bdc-analytics/bdc/bench/cmd/benchreport/results"
@@ -41,4 +43,14 @@ func RecordCheck(tb testing.TB, c results.Check) {
 	if err := results.Append(path, results.Line{Check: &c}); err != nil {
 		tb.Fatalf("recording the check %q: %v", c.Case, err)
 	}
+}
+
+// Percentile is the nearest-rank p-th percentile (0 to 100) of values, NaN when there are none.
+func Percentile(values []float64, p float64) float64 {
+	if len(values) == 0 {
+		return math.NaN()
+	}
+	s := slices.Clone(values)
+	slices.Sort(s)
+	return s[max(0, int(math.Ceil(p/100*float64(len(s))))-1)]
 }

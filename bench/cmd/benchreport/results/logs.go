@@ -109,25 +109,24 @@ var testFailed = regexp.MustCompile(`(?m)^\s*--- FAIL: (\S+)`)
 // failed tests, whose checks are then missing, and for packages that failed without a failed
 // test (a build failure, a panic, the timeout).
 func TestFailures(log string) []string {
-	var out []string
-	for _, m := range testFailed.FindAllStringSubmatch(log, -1) {
-		out = append(out, "hardening test "+m[1]+" failed: see the faults log")
-	}
-	if len(out) == 0 && goFailed.MatchString(log) {
-		out = append(out, "the hardening tests ended early (a build failure, a panic or the timeout): see the faults log")
-	}
-	return out
+	return failures(log, testFailed, "hardening test", "the hardening tests ended early (a build failure, a panic or the timeout)", "faults")
 }
 
 // BenchFailures reads the output of `go test -bench` for failed benchmarks and for a run that
 // ended early (a panic, the -timeout).
 func BenchFailures(log string) []string {
+	return failures(log, benchFailed, "benchmark", "the benchmarks ended early (a panic or the timeout)", "benchmark")
+}
+
+// failures lists what failed matches in log (each "WHAT NAME failed"), or when nothing did but
+// the run failed, early.
+func failures(log string, failed *regexp.Regexp, what, early, logName string) []string {
 	var out []string
-	for _, m := range benchFailed.FindAllStringSubmatch(log, -1) {
-		out = append(out, "benchmark "+m[1]+" failed: see the benchmark log")
+	for _, m := range failed.FindAllStringSubmatch(log, -1) {
+		out = append(out, what+" "+m[1]+" failed: see the "+logName+" log")
 	}
 	if len(out) == 0 && goFailed.MatchString(log) {
-		out = append(out, "the benchmarks ended early (a panic or the timeout): see the benchmark log")
+		out = append(out, early+": see the "+logName+" log")
 	}
 	return out
 }

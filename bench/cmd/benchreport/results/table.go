@@ -182,17 +182,11 @@ func (r Report) Markdown() string {
 // only when not nil.
 func (r Report) tables(level string, areas []string) string {
 	var s strings.Builder
-	for i := 0; i < len(r.Rows); {
-		area := r.Rows[i].Area
-		j := i
-		for j < len(r.Rows) && r.Rows[j].Area == area {
-			j++
-		}
+	byArea(r.Rows, func(r Row) string { return r.Area }, func(area string, rows []Row) {
 		if areas == nil || slices.Contains(areas, area) {
-			writeTable(&s, level, area, r.Rows[i:j])
+			writeTable(&s, level, area, rows)
 		}
-		i = j
-	}
+	})
 	return s.String()
 }
 
@@ -200,18 +194,24 @@ func (r Report) tables(level string, areas []string) string {
 // only when not "".
 func (r Report) checks(level, area string) string {
 	var s strings.Builder
-	for i := 0; i < len(r.Checks); {
-		a := r.Checks[i].Area
+	byArea(r.Checks, func(c CheckRow) string { return c.Area }, func(a string, rows []CheckRow) {
+		if area == "" || a == area {
+			writeChecks(&s, level, a, rows)
+		}
+	})
+	return s.String()
+}
+
+// byArea calls fn with each run of consecutive items of the same area, in order.
+func byArea[T any](items []T, area func(T) string, fn func(area string, items []T)) {
+	for i := 0; i < len(items); {
 		j := i
-		for j < len(r.Checks) && r.Checks[j].Area == a {
+		for j < len(items) && area(items[j]) == area(items[i]) {
 			j++
 		}
-		if area == "" || a == area {
-			writeChecks(&s, level, a, r.Checks[i:j])
-		}
+		fn(area(items[i]), items[i:j])
 		i = j
 	}
-	return s.String()
 }
 
 // Fill replaces, in a document such as the README, the text between each pair of markers
