@@ -111,26 +111,10 @@ func buildReporter(b *testing.B) string {
 	return path
 }
 
-// pandasPython returns Debian's interpreter, which has pandas, openpyxl and psycopg2, installing
-// those packages when they are missing and the machine allows it.
+// pandasPython returns Debian's interpreter with pandas, openpyxl and psycopg2 (needPython).
 func pandasPython(b *testing.B) string {
-	const python = "/usr/bin/python3"
-	check := func() error {
-		return exec.Command(python, "-c", "import pandas, openpyxl, psycopg2").Run()
-	}
-	if check() == nil {
-		return python
-	}
-	packages := []string{"python3-pandas", "python3-openpyxl", "python3-psycopg2"}
-	if _, err := exec.LookPath("apt-get"); err != nil || os.Geteuid() != 0 {
-		b.Fatalf("the pandas peer needs %s with pandas, openpyxl and psycopg2: apt-get install %s", python, strings.Join(packages, " "))
-	}
-	_ = exec.Command("apt-get", "update", "-qq").Run() // stale lists still serve
-	cmd := exec.Command("apt-get", append([]string{"install", "-y", "-qq"}, packages...)...)
-	cmd.Env = append(os.Environ(), "DEBIAN_FRONTEND=noninteractive")
-	if out, err := cmd.CombinedOutput(); err != nil || check() != nil {
-		b.Fatalf("installing %v: %v\n%s", packages, err, out)
-	}
+	b.Helper()
+	needPython(b)
 	return python
 }
 

@@ -27,17 +27,21 @@ import (
 	"github.com/bdc-analytics/bdc/pkg/store/testdb"
 )
 
-// python is Debian's interpreter, which has scikit-learn, pandas and statsmodels once their
-// python3-* packages are installed; the python3 first on PATH may be another one without them.
+// python is Debian's interpreter, which has the peers' modules (scikit-learn, pandas,
+// statsmodels, openpyxl, psycopg2) once their python3-* packages are installed; the python3
+// first on PATH may be another one without them.
 const python = "/usr/bin/python3"
 
-// pythonPackages are the Debian packages the model and forecast peers import, by module.
-var pythonPackages = map[string]string{"sklearn": "python3-sklearn", "pandas": "python3-pandas", "statsmodels": "python3-statsmodels"}
+// pythonPackages are the Debian packages the Python peers import, by module: the model and
+// forecast peers, and pandas' analytics and export peers (openpyxl writes its XLSX, psycopg2
+// reads the database).
+var pythonPackages = map[string]string{"sklearn": "python3-sklearn", "pandas": "python3-pandas", "statsmodels": "python3-statsmodels",
+	"openpyxl": "python3-openpyxl", "psycopg2": "python3-psycopg2"}
 
 var pythonOnce sync.Once
 var pythonErr error
 
-// needPython makes sure /usr/bin/python3 imports scikit-learn, pandas and statsmodels: it
+// needPython makes sure /usr/bin/python3 imports every module of pythonPackages: it
 // installs the missing Debian packages when running as root with apt-get, as scripts/tools.sh
 // does for the other peers, and fails the benchmark with what to install otherwise.
 func needPython(b *testing.B) {
@@ -53,7 +57,7 @@ func needPython(b *testing.B) {
 			return
 		}
 		if _, err := exec.LookPath("apt-get"); err != nil || os.Getuid() != 0 {
-			pythonErr = fmt.Errorf("the model benchmarks need %s for %s: apt-get install -y %s",
+			pythonErr = fmt.Errorf("the Python peers need %s for %s: apt-get install -y %s",
 				strings.Join(missing, ", "), python, strings.Join(missing, " "))
 			return
 		}
