@@ -86,13 +86,12 @@ export function ConfigEditor({ options, onOptionsChange }: Props) {
         <InlineField
           label="User"
           labelWidth={LABEL_WIDTH}
-          tooltip="A user with read access to the bdc and bdc_analytics schemas"
+          tooltip="A user with read access to the bdc and bdc_analytics schemas: bdc_grafana, which deploy/postgres/roles.sql creates"
           required
         >
           <Input
             id="config-user"
             width={40}
-            placeholder="bdc_grafana"
             value={jsonData.user ?? ''}
             onChange={setText('user')}
           />
