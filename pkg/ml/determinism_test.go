@@ -52,12 +52,16 @@ func TestSameSeedSameModel(t *testing.T) {
 func TestModelsIndependentOfCores(t *testing.T) {
 	ctx := context.Background()
 	d := synth(5000, 8, Regression, 52)
+	dc := synth(12000, 8, Classification, 53) // several chunks of the loss sums
 	fits := map[string]func() (Model, error){
 		"forest": func() (Model, error) {
 			return FitForest(ctx, d, ForestParams{Task: Regression, Trees: 8, MaxFeatures: 3, MinSamplesLeaf: 5, Seed: 9})
 		},
 		"gbm": func() (Model, error) {
 			return FitGBM(ctx, d, GBMParams{Task: Regression, MaxIter: 15})
+		},
+		"gbm classifier": func() (Model, error) {
+			return FitGBM(ctx, dc, GBMParams{Task: Classification, MaxIter: 40, EarlyStopping: true, Patience: 3, Seed: 4})
 		},
 	}
 	prev := runtime.GOMAXPROCS(1)
@@ -88,6 +92,12 @@ func TestModelsIndependentOfCores(t *testing.T) {
 	})
 	if !bytes.Equal(a, b) {
 		t.Error("forest: Workers 1 and 3 give different models")
+	}
+	gbm := func(workers int) (Model, error) {
+		return FitGBM(ctx, dc, GBMParams{Task: Classification, MaxIter: 40, EarlyStopping: true, Patience: 3, Workers: workers})
+	}
+	if !bytes.Equal(fitBytes(t, func() (Model, error) { return gbm(1) }), fitBytes(t, func() (Model, error) { return gbm(3) })) {
+		t.Error("gbm: Workers 1 and 3 give different models")
 	}
 }
 

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"math"
 	"runtime"
+	"sync"
 )
 
 // GBMParams are the hyperparameters of histogram gradient boosting. Zero values pick the
@@ -234,29 +235,32 @@ func fitGBM(ctx context.Context, d *Dataset, train []int, dv *Dataset, valid []i
 		}
 	}
 	gr := newGrower(bins, edges, n, d.Cols(), w, gp)
-	m.trainLoss = append(m.trainLoss, boostLoss(gp.Task, y, w, raw))
 	best, bestIter := math.Inf(1), 0
 	if len(valid) > 0 {
-		best = boostLoss(gp.Task, yV, wV, rawV)
+		best = boostLoss(gp.Task, yV, wV, rawV, gp.Workers)
 		m.validLoss = append(m.validLoss, best)
 	}
+	p := dv.Cols()
 	for iter := 1; iter <= gp.MaxIter; iter++ {
 		if err := ctx.Err(); err != nil {
 			return nil, err
 		}
-		gr.gradients(gp.Task, y, raw)
+		// The pass that computes the gradients at the current predictions also gives the
+		// training loss of the rounds so far.
+		m.trainLoss = append(m.trainLoss, gr.gradients(gp.Task, y, raw))
 		t := gr.grow()
 		gr.addLeaves(t, raw)
 		m.trees = append(m.trees, t)
-		m.trainLoss = append(m.trainLoss, boostLoss(gp.Task, y, w, raw))
 		if len(valid) == 0 {
 			continue
 		}
-		p := dv.Cols()
-		for k, i := range valid {
-			rawV[k] += t.RawPredict(dv.X[i*p : (i+1)*p])
-		}
-		loss := boostLoss(gp.Task, yV, wV, rawV)
+		loss := chunkSum(len(valid), gp.Workers, func(lo, hi int) float64 {
+			for k := lo; k < hi; k++ {
+				i := valid[k]
+				rawV[k] += t.RawPredict(dv.X[i*p : (i+1)*p])
+			}
+			return lossSum(gp.Task, yV[lo:hi], wV[lo:hi], rawV[lo:hi])
+		}) / sum(wV)
 		m.validLoss = append(m.validLoss, loss)
 		if loss < best-gp.Tol {
 			best, bestIter = loss, iter
@@ -264,6 +268,7 @@ func fitGBM(ctx context.Context, d *Dataset, train []int, dv *Dataset, valid []i
 			break
 		}
 	}
+	m.trainLoss = append(m.trainLoss, boostLoss(gp.Task, y, w, raw, gp.Workers))
 	if len(valid) > 0 {
 		m.trees = m.trees[:bestIter]
 	}
@@ -287,22 +292,104 @@ func baseline(task Task, y, w []float64) float64 {
 }
 
 // boostLoss is the weighted mean loss of raw predictions: log-loss of the log-odds for
-// classification, squared error for regression.
-func boostLoss(task Task, y, w, raw []float64) float64 {
-	var sum, sw float64
-	for i := range y {
-		var l float64
-		if task == Classification {
-			// log(1 + e^raw) − y·raw, computed without overflow.
-			l = softplus(raw[i]) - y[i]*raw[i]
-		} else {
-			e := y[i] - raw[i]
-			l = e * e
+// classification, squared error for regression. It sums on up to workers goroutines, in
+// fixed chunks, so the result does not depend on their number.
+func boostLoss(task Task, y, w, raw []float64, workers int) float64 {
+	return chunkSum(len(y), workers, func(lo, hi int) float64 {
+		return lossSum(task, y[lo:hi], w[lo:hi], raw[lo:hi])
+	}) / sum(w)
+}
+
+// lossSum is the weighted sum of the losses of raw predictions.
+func lossSum(task Task, y, w, raw []float64) float64 {
+	var s float64
+	if task == Classification {
+		var logs logSum
+		for i, r := range raw {
+			// log(1 + e^r) − y·r, computed without overflow.
+			s += w[i] * (max(r, 0) - y[i]*r)
+			logs.add(w[i], 1+math.Exp(-math.Abs(r)))
 		}
-		sum += w[i] * l
-		sw += w[i]
+		return s + logs.value()
 	}
-	return sum / sw
+	for i, r := range raw {
+		e := y[i] - r
+		s += w[i] * e * e
+	}
+	return s
+}
+
+// logSum accumulates Σ wᵢ·log(xᵢ) for xᵢ in [1, 2]. Terms of weight 1 (all of them, in most
+// fits) are multiplied together and their logarithm taken once per logBatch: the log-loss of a
+// round then costs a multiplication per row instead of a logarithm, and is as exact at its
+// precision.
+type logSum struct {
+	prod float64 // product of the pending factors of weight 1; 0 stands for 1
+	exp  int     // binary exponent taken out of prod
+	n    int     // factors in prod
+	rest float64 // Σ w·log(x) of the other terms
+}
+
+// logBatch keeps the product of factors of at most 2 far from overflow.
+const logBatch = 256
+
+func (l *logSum) add(w, x float64) {
+	if w != 1 {
+		l.rest += w * math.Log(x)
+		return
+	}
+	if l.n == 0 {
+		l.prod = 1
+	}
+	l.prod *= x
+	if l.n++; l.n%logBatch == 0 {
+		frac, e := math.Frexp(l.prod)
+		l.prod, l.exp = frac, l.exp+e
+	}
+}
+
+func (l *logSum) value() float64 {
+	if l.n == 0 {
+		return l.rest
+	}
+	return l.rest + math.Log(l.prod) + float64(l.exp)*math.Ln2
+}
+
+// lossChunk is the number of rows per chunk of chunkSum.
+const lossChunk = 4096
+
+// chunkSum calls fn on consecutive chunks of lossChunk indexes of [0, n), on up to workers
+// goroutines, and returns the sum of its results added in chunk order: the same for any
+// number of workers.
+func chunkSum(n, workers int, fn func(lo, hi int) float64) float64 {
+	chunks := (n + lossChunk - 1) / lossChunk
+	parts := make([]float64, chunks)
+	run := func(c0, c1 int) {
+		for c := c0; c < c1; c++ {
+			parts[c] = fn(c*lossChunk, min(n, (c+1)*lossChunk))
+		}
+	}
+	workers = min(workers, chunks)
+	if workers < 2 {
+		run(0, chunks)
+	} else {
+		var wg sync.WaitGroup
+		for wk := range workers {
+			c0, c1 := wk*chunks/workers, (wk+1)*chunks/workers
+			wg.Go(func() { run(c0, c1) })
+		}
+		wg.Wait()
+	}
+	return sum(parts)
+}
+
+// sum adds xs in order.
+func sum(xs []float64) float64 {
+	var s float64
+	for _, x := range xs {
+		s += x
+	}
+	return s
 }
 
 // softplus returns log(1 + e^x) without overflow.

@@ -1,6 +1,7 @@
 package ml
 
 import (
+	"math"
 	"slices"
 	"sync"
 )
@@ -12,6 +13,10 @@ const minHessianToSplit = 1e-3
 // parallelHistMin is the node size (rows × features) from which histograms are built on
 // several goroutines.
 const parallelHistMin = 1 << 15
+
+// histStride is the number of histogram slots per feature: one per value of a uint8 bin, so
+// that indexing by a bin needs no bounds check.
+const histStride = 256
 
 // histBin accumulates the gradients, hessians and rows of one bin of one feature at a node.
 type histBin struct {
@@ -41,12 +46,13 @@ type grower struct {
 	bins   []uint8 // bins[f*n+k] is the bin of feature f of training row k
 	edges  binEdges
 	nb     []int // bins per feature
-	stride int   // histogram slots per feature
 	w      []float64
+	sw     float64   // sum of w
 	g, h   []float64 // per row gradient and hessian of the loss, times the row's weight
 	og, oh []float64 // a node's gradients and hessians in the order of its rows
 	idx    []int32   // rows of positive weight; each node owns a range of it
 	tmp    []int32
+	binBuf [][]uint8 // per histogram worker, a node's bins of one feature
 	pool   [][]histBin
 	lo, hi []int // per tree node, its rows' range in idx (valid for leaves once grown)
 }
@@ -55,11 +61,14 @@ func newGrower(bins []uint8, edges binEdges, n, p int, w []float64, gp GBMParams
 	gr := &grower{
 		params: gp, n: n, p: p, bins: bins, edges: edges, nb: make([]int, p), w: w,
 		g: make([]float64, n), h: make([]float64, n), og: make([]float64, n), oh: make([]float64, n),
-		tmp: make([]int32, n),
+		tmp: make([]int32, n), sw: sum(w),
+	}
+	gr.binBuf = make([][]uint8, max(1, min(gp.Workers, p)))
+	for wk := range gr.binBuf {
+		gr.binBuf[wk] = make([]uint8, n)
 	}
 	for f := range p {
 		gr.nb[f] = len(edges[f]) + 1
-		gr.stride = max(gr.stride, gr.nb[f])
 	}
 	for k := range n {
 		if w[k] > 0 {
@@ -69,18 +78,35 @@ func newGrower(bins []uint8, edges binEdges, n, p int, w []float64, gp GBMParams
 	return gr
 }
 
-// gradients computes each row's gradient and hessian of the loss at the raw predictions.
-func (gr *grower) gradients(task Task, y, raw []float64) {
-	for k := range y {
-		if task == Classification {
-			p := sigmoid(raw[k])
-			gr.g[k] = gr.w[k] * (p - y[k])
-			gr.h[k] = gr.w[k] * p * (1 - p)
-		} else {
-			gr.g[k] = gr.w[k] * (raw[k] - y[k])
-			gr.h[k] = gr.w[k]
+// gradients computes each row's gradient and hessian of the loss at the raw predictions,
+// times its weight, and returns the weighted mean loss there (as boostLoss).
+func (gr *grower) gradients(task Task, y, raw []float64) float64 {
+	w := gr.w
+	return chunkSum(len(y), gr.params.Workers, func(lo, hi int) float64 {
+		var s float64
+		var logs logSum
+		for k := lo; k < hi; k++ {
+			if task == Classification {
+				// One exponential serves the probability and the log-loss.
+				r := raw[k]
+				e := math.Exp(-math.Abs(r))
+				p := 1 / (1 + e)
+				if r < 0 {
+					p = e / (1 + e)
+				}
+				gr.g[k] = w[k] * (p - y[k])
+				gr.h[k] = w[k] * p * (1 - p)
+				s += w[k] * (max(r, 0) - y[k]*r)
+				logs.add(w[k], 1+e)
+			} else {
+				d := raw[k] - y[k]
+				gr.g[k] = w[k] * d
+				gr.h[k] = w[k]
+				s += w[k] * d * d
+			}
 		}
-	}
+		return s + logs.value()
+	}) / gr.sw
 }
 
 // leafValue is the shrunk Newton step −η·G/(H+λ) of a node.
@@ -185,34 +211,80 @@ func (gr *grower) canSplit(nd *growNode) bool {
 // buildHist accumulates the node's histogram of every feature.
 func (gr *grower) buildHist(nd *growNode) {
 	rows := gr.idx[nd.lo:nd.hi]
-	og, oh := gr.og[:len(rows)], gr.oh[:len(rows)]
-	for k, i := range rows {
-		og[k], oh[k] = gr.g[i], gr.h[i]
-	}
 	nd.hist = gr.alloc()
-	build := func(f0, f1 int) {
+	// A node of every training row (the root, when no weight is zero) reads the columns in
+	// row order; other nodes gather their rows' gradients first.
+	all := len(rows) == gr.n
+	og, oh := gr.g, gr.h
+	if !all {
+		og, oh = gr.og[:len(rows)], gr.oh[:len(rows)]
+		for k, i := range rows {
+			og[k], oh[k] = gr.g[i], gr.h[i]
+		}
+	}
+	build := func(f0, f1 int, buf []uint8) {
 		for f := f0; f < f1; f++ {
 			col := gr.bins[f*gr.n : (f+1)*gr.n]
-			hf := nd.hist[f*gr.stride : f*gr.stride+gr.nb[f]]
-			for k, i := range rows {
-				b := &hf[col[i]]
-				b.g += og[k]
-				b.h += oh[k]
-				b.n++
+			if !all {
+				buf = buf[:len(rows)]
+				for k, i := range rows {
+					buf[k] = col[i]
+				}
+				col = buf
 			}
+			accumulate((*[histStride]histBin)(nd.hist[f*histStride:(f+1)*histStride]), gr.nb[f], col, og, oh)
 		}
 	}
 	workers := min(gr.params.Workers, gr.p)
 	if workers < 2 || len(rows)*gr.p < parallelHistMin {
-		build(0, gr.p)
+		build(0, gr.p, gr.binBuf[0])
 		return
 	}
 	var wg sync.WaitGroup
 	for wk := range workers {
 		f0, f1 := wk*gr.p/workers, (wk+1)*gr.p/workers
-		wg.Go(func() { build(f0, f1) })
+		wg.Go(func() { build(f0, f1, gr.binBuf[wk]) })
 	}
 	wg.Wait()
+}
+
+// chainBins is the most bins a feature may have for accumulate to split its rows between two
+// histograms.
+const chainBins = 64
+
+// accumulate adds to the histogram hf of a feature of nb bins the gradients og and hessians
+// oh of rows whose bins are col.
+//
+// With few bins, consecutive rows often fall in the same one, and each addition would wait
+// for the previous one: even and odd rows then go to two histograms, merged at the end, which
+// halves the chain.
+func accumulate(hf *[histStride]histBin, nb int, col []uint8, og, oh []float64) {
+	og, oh = og[:len(col)], oh[:len(col)]
+	k := 0
+	if nb <= chainBins {
+		var odd [chainBins]histBin
+		for ; k+1 < len(col); k += 2 {
+			e := &hf[col[k]]
+			e.g += og[k]
+			e.h += oh[k]
+			e.n++
+			o := &odd[col[k+1]%chainBins]
+			o.g += og[k+1]
+			o.h += oh[k+1]
+			o.n++
+		}
+		for b := range nb {
+			hf[b].g += odd[b].g
+			hf[b].h += odd[b].h
+			hf[b].n += odd[b].n
+		}
+	}
+	for ; k < len(col); k++ {
+		e := &hf[col[k]]
+		e.g += og[k]
+		e.h += oh[k]
+		e.n++
+	}
 }
 
 // findSplit finds the node's split of largest gain
@@ -226,7 +298,7 @@ func (gr *grower) findSplit(nd *growNode) {
 	parent := nd.g * nd.g / (nd.h + lam)
 	best := gbmSplit{}
 	for f := range gr.p {
-		hf := nd.hist[f*gr.stride : f*gr.stride+gr.nb[f]]
+		hf := nd.hist[f*histStride : f*histStride+gr.nb[f]]
 		var gl, hl float64
 		var nl int32
 		for b := 0; b < len(hf)-1; b++ {
@@ -293,7 +365,7 @@ func (gr *grower) alloc() []histBin {
 		clear(h)
 		return h
 	}
-	return make([]histBin, gr.p*gr.stride)
+	return make([]histBin, gr.p*histStride)
 }
 
 // release returns a node's histogram to the pool.

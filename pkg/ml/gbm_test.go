@@ -38,6 +38,50 @@ func TestBoostingLowersTrainingLossEachRound(t *testing.T) {
 	}
 }
 
+// The training and validation losses are summed without a logarithm per row (logSum); with
+// weights other than 1 among the rows, they must still equal the mean weighted log-loss of the
+// model's predictions computed the plain way, round by round.
+func TestBoostingLossesWithWeights(t *testing.T) {
+	train := synth(9000, 5, Classification, 12)
+	valid := synth(5000, 5, Classification, 13)
+	for _, d := range []*Dataset{train, valid} {
+		d.W = make([]float64, d.Rows())
+		for i := range d.W {
+			d.W[i] = 1
+			if i%3 == 0 {
+				d.W[i] = 0.5 + float64(i%7)
+			}
+		}
+	}
+	m, err := FitGBMWithValidation(context.Background(), train, valid, GBMParams{Task: Classification, MaxIter: 25, Patience: 25})
+	if err != nil {
+		t.Fatal(err)
+	}
+	plain := func(d *Dataset, trees int) float64 {
+		var sum, sw float64
+		for i := range d.Rows() {
+			raw := m.baseline
+			for _, tr := range m.trees[:trees] {
+				raw += tr.RawPredict(d.Row(i))
+			}
+			sum += d.W[i] * (math.Log1p(math.Exp(-math.Abs(raw))) + max(raw, 0) - d.Y[i]*raw)
+			sw += d.W[i]
+		}
+		return sum / sw
+	}
+	if m.NumTrees() != 25 {
+		t.Fatalf("%d trees, want 25", m.NumTrees())
+	}
+	for k := 0; k <= 25; k += 5 {
+		if got, want := m.TrainLoss()[k], plain(train, k); !near(got, want, 1e-12) {
+			t.Errorf("training loss after %d rounds %v, plain %v", k, got, want)
+		}
+		if got, want := m.ValidationLoss()[k], plain(valid, k); !near(got, want, 1e-12) {
+			t.Errorf("validation loss after %d rounds %v, plain %v", k, got, want)
+		}
+	}
+}
+
 func TestBoostingStopsEarlyAtBestValidationRound(t *testing.T) {
 	train := synth(1500, 6, Classification, 21)
 	valid := synth(1500, 6, Classification, 22)
