@@ -75,6 +75,8 @@ type ETS struct {
 	final       etsState
 	simulations int
 	seed        uint64
+	empirical   bool      // Options.Intervals is IntervalsEmpirical
+	series      []float64 // the series fitted
 }
 
 var _ Model = (*ETS)(nil)
@@ -197,16 +199,24 @@ func pointForecast(spec ETSSpec, phi float64, st etsState, h int) []float64 {
 // σ²·(1 + Σ_{j<h} c_j²), c_j = α + β·(φ+…+φ^j) + γ·[j mod m = 0]
 // (Hyndman et al. 2008, ch. 6); multiplicative-seasonal models take the
 // empirical quantiles of simulated sample paths with Gaussian errors,
-// seeded from Options.Seed. The mean is the point forecast in both cases.
+// seeded from Options.Seed. With Options.Intervals set to
+// IntervalsEmpirical, the bounds are the quantiles of the model's in-sample
+// errors instead. The mean is the point forecast in every case.
 func (e *ETS) Forecast(h int, levels []float64) Forecast {
 	if h < 1 {
 		return Forecast{Mean: []float64{}, Intervals: emptyIntervals(levels)}
 	}
 	mean := pointForecast(e.Spec, e.Params.Phi, e.final, h)
+	var f Forecast
 	if e.Spec.linear() {
-		return gaussianForecast(mean, e.forecastSD(h), levels)
+		f = gaussianForecast(mean, e.forecastSD(h), levels)
+	} else {
+		f = e.simulatedForecast(mean, levels)
 	}
-	return e.simulatedForecast(mean, levels)
+	if e.empirical {
+		e.empiricalBounds(f)
+	}
+	return f
 }
 
 func emptyIntervals(levels []float64) []Interval {

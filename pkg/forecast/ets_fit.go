@@ -146,6 +146,8 @@ func fitETS(series []float64, spec ETSSpec, opts Options) (*ETS, error) {
 		final:       final,
 		simulations: opts.simulations(),
 		seed:        opts.Seed,
+		empirical:   opts.Intervals == IntervalsEmpirical,
+		series:      series,
 	}, nil
 }
 

@@ -77,6 +77,45 @@ func (e *ETS) simulatedForecast(mean []float64, levels []float64) Forecast {
 	return f
 }
 
+// minEmpiricalErrors is the fewest in-sample errors a step's empirical
+// interval is made of; maxEmpiricalOrigins the most in-sample origins they
+// come from (the latest), which bounds the work to that many filter runs.
+const (
+	minEmpiricalErrors  = 30
+	maxEmpiricalOrigins = 1000
+)
+
+// empiricalBounds replaces the bounds of f with the mean plus quantiles
+// (type 7) of the model's in-sample errors at the same number of steps
+// ahead: from every origin t0 after the first season, the series up to t0
+// is filtered with the fitted parameters and forecast, and y[t0+h-1] minus
+// that forecast is an h-step error.
+func (e *ETS) empiricalBounds(f Forecast) {
+	h, n := len(f.Mean), len(e.series)
+	errs := make([][]float64, h)
+	ring := make([]float64, len(e.Params.Season))
+	for t0 := max(e.Period, 1, n-maxEmpiricalOrigins); t0 < n; t0++ {
+		_, st := filter(e.Spec, &e.Params, e.series[:t0], nil, ring)
+		ahead := pointForecast(e.Spec, e.Params.Phi, st, min(h, n-t0))
+		for i, v := range ahead {
+			errs[i] = append(errs[i], e.series[t0+i]-v)
+		}
+	}
+	for i, step := range errs {
+		if len(step) < minEmpiricalErrors {
+			continue
+		}
+		slices.Sort(step)
+		for _, iv := range f.Intervals {
+			if iv.Level <= 0 || iv.Level >= 1 || math.IsNaN(iv.Level) {
+				continue
+			}
+			iv.Lower[i] = f.Mean[i] + quantileSorted(step, (1-iv.Level)/2)
+			iv.Upper[i] = f.Mean[i] + quantileSorted(step, (1+iv.Level)/2)
+		}
+	}
+}
+
 // quantileSorted gives the q-quantile of sorted values with linear
 // interpolation between order statistics (Hyndman and Fan's type 7).
 func quantileSorted(sorted []float64, q float64) float64 {

@@ -69,6 +69,49 @@ type Options struct {
 	Simulations int
 	// Seed seeds the simulations, so intervals are reproducible.
 	Seed uint64
+	// Intervals says how ETS models bound their forecasts; the default is
+	// IntervalsModel. The baselines (MethodSeasonalNaive, MethodTheta) only
+	// have their model's intervals.
+	Intervals IntervalKind
+}
+
+// IntervalKind is how an ETS model computes its prediction intervals.
+type IntervalKind int
+
+const (
+	// IntervalsModel takes the model's Gaussian errors at their word:
+	// analytical variances for linear models, simulated sample paths for
+	// multiplicative-seasonal ones.
+	IntervalsModel IntervalKind = iota
+	// IntervalsEmpirical bounds the h-step forecast with quantiles of the
+	// fitted model's own h-step errors in the sample (Williams and
+	// Goodman, 1971): forecasting from every in-sample origin with the
+	// fitted parameters, the errors h steps ahead have the shape the model
+	// assumes away, such as a few days missed by far (holidays) among many
+	// missed by little. A step with fewer than minEmpiricalErrors of them
+	// keeps the model's interval.
+	IntervalsEmpirical
+)
+
+func (k IntervalKind) String() string {
+	switch k {
+	case IntervalsModel:
+		return "model"
+	case IntervalsEmpirical:
+		return "empirical"
+	}
+	return fmt.Sprintf("IntervalKind(%d)", int(k))
+}
+
+// ParseIntervalKind reads an interval kind as printed by
+// [IntervalKind.String].
+func ParseIntervalKind(name string) (IntervalKind, error) {
+	for _, k := range []IntervalKind{IntervalsModel, IntervalsEmpirical} {
+		if k.String() == name {
+			return k, nil
+		}
+	}
+	return 0, fmt.Errorf("%w: unknown interval kind %q (model or empirical)", ErrInvalidOption, name)
 }
 
 func (o Options) validate() error {
@@ -77,6 +120,15 @@ func (o Options) validate() error {
 	}
 	if o.Simulations < 0 {
 		return fmt.Errorf("%w: simulations %d is negative", ErrInvalidOption, o.Simulations)
+	}
+	switch o.Intervals {
+	case IntervalsModel:
+	case IntervalsEmpirical:
+		if o.Method == MethodSeasonalNaive || o.Method == MethodTheta {
+			return fmt.Errorf("%w: empirical intervals need an ETS method, not %s", ErrInvalidOption, o.Method)
+		}
+	default:
+		return fmt.Errorf("%w: unknown interval kind %d", ErrInvalidOption, int(o.Intervals))
 	}
 	switch o.Method {
 	case MethodAuto:
