@@ -169,7 +169,8 @@ type ForecastPoint struct {
 	// Day is midnight, local, of the day forecast.
 	Day  time.Time `json:"day"`
 	Mean float64   `json:"mean"`
-	// Lower and Upper are the interval bounds, one per level of the run.
+	// Lower and Upper are the interval bounds, one per level of the run. Mean and bounds are
+	// never below zero, which no series can reach.
 	Lower []float64 `json:"lower"`
 	Upper []float64 `json:"upper"`
 }
@@ -229,10 +230,12 @@ func (s *Store) Forecast(ctx context.Context, series string, opts ForecastOption
 	}
 	run.Model = m.Name()
 	fc := m.Forecast(opts.Horizon, opts.Levels)
+	// Every series counts or is a ratio of counts: nothing below zero can happen, so the mean
+	// and the bounds stop there (a Sunday's interval would otherwise reach below it).
 	for h := range opts.Horizon {
-		p := ForecastPoint{Horizon: h + 1, Day: hist.Day(len(hist.Values) + h), Mean: fc.Mean[h]}
+		p := ForecastPoint{Horizon: h + 1, Day: hist.Day(len(hist.Values) + h), Mean: max(0, fc.Mean[h])}
 		for _, iv := range fc.Intervals {
-			p.Lower, p.Upper = append(p.Lower, iv.Lower[h]), append(p.Upper, iv.Upper[h])
+			p.Lower, p.Upper = append(p.Lower, max(0, iv.Lower[h])), append(p.Upper, max(0, iv.Upper[h]))
 		}
 		run.Points = append(run.Points, p)
 	}

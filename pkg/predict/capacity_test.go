@@ -125,6 +125,25 @@ func TestAppointmentForecastBeatsSeasonalNaive(t *testing.T) {
 	if len(run.Points) != 28 || run.Points[0].Horizon != 1 {
 		t.Fatalf("forecast of %d points", len(run.Points))
 	}
+	// No appointment is taken on Sundays: their forecast is about zero, and neither it nor its
+	// bounds may go below.
+	sundays := 0
+	for _, p := range run.Points {
+		if p.Day.Weekday() == time.Sunday {
+			sundays++
+			if p.Mean > 5 || p.Lower[0] != 0 {
+				t.Errorf("Sunday %s: mean %.2f, 80%% lower bound %.2f; want about 0 and 0", p.Day.Format(time.DateOnly), p.Mean, p.Lower[0])
+			}
+		}
+		for i := range p.Lower {
+			if p.Mean < 0 || p.Lower[i] < 0 || p.Lower[i] > p.Upper[i] {
+				t.Errorf("%s: mean %v, interval [%v, %v]", p.Day.Format(time.DateOnly), p.Mean, p.Lower[i], p.Upper[i])
+			}
+		}
+	}
+	if sundays != 4 {
+		t.Errorf("%d Sundays in 28 days", sundays)
+	}
 	if _, err := s.Forecast(t.Context(), "revenue", ForecastOptions{Now: d.Seed.End}); !errors.Is(err, ErrUnknownSeries) {
 		t.Errorf("an unknown series: %v", err)
 	}
