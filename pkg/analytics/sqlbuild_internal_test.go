@@ -161,6 +161,13 @@ func TestGoldenSQL(t *testing.T) {
 			err := q.Validate()
 			return q.build(), err
 		},
+		"funnel_ordered_windows": func() (Executed, error) {
+			// A first step that happens many times per user: the window plan.
+			q := FunnelQuery{Query: Query{From: from, To: to, Filters: filters}, Series: append([]Event{{Kind: EventActivity, ActivityType: "login"}}, steps[1:]...),
+				Breakdown: BreakdownAcquisitionChannel}
+			err := q.Validate()
+			return q.build(), err
+		},
 		"funnel_strict": func() (Executed, error) {
 			q := FunnelQuery{Query: Query{From: from, To: to}, Series: steps, FunnelOrderType: OrderStrict}
 			err := q.Validate()

@@ -3,32 +3,12 @@ with pop as not materialized (
   from bdc.beneficiaries b cross join lateral (select extract(year from b.created_at at time zone 'Europe/Paris')::int - b.birth_year as age) ag
   where (b.region = any($1::text[]) and exists (select 1 from unnest($2::int[], $3::int[]) as band(lo, hi) where ag.age between band.lo and band.hi) and exists (select 1 from bdc.appointments ap where ap.beneficiary_id = b.id and ap.channel = any($4::text[])))
 ),
-occ as (
-  select user_id, ts, mask from (
-    select x.id as user_id, x.created_at as ts, 1 as mask from bdc.users x where (x.created_at >= $5::timestamptz and x.created_at < $6::timestamptz)
-    union all
-    select x.user_id as user_id, x.occurred_at as ts, case when x.activity_type = $7::text then 2 else 0 end as mask from bdc.user_activities x where (x.occurred_at >= $5::timestamptz and x.occurred_at < $6::timestamptz and x.activity_type = $7::text)
-    union all
-    select b.user_id as user_id, x.booked_at as ts, 4 as mask from bdc.appointments x join bdc.beneficiaries b on b.id = x.beneficiary_id where (x.booked_at >= $5::timestamptz and x.booked_at < $6::timestamptz and x.channel = any($8::text[]))
-    union all
-    select b.user_id as user_id, x.scheduled_at as ts, 8 as mask from bdc.appointments x join bdc.beneficiaries b on b.id = x.beneficiary_id where (x.scheduled_at >= $5::timestamptz and x.scheduled_at < $6::timestamptz and (x.status = 'completed' and x.channel = any($9::text[])))
-  ) o
-  where (user_id in (select user_id from pop) and mask <> 0)
-),
 att as (
-  select user_id, ts as t1, case when c1_2 <= ts + $10::interval then c1_2 end as t2, case when c1_3 <= ts + $10::interval then c1_3 end as t3, case when c1_4 <= ts + $10::interval then c1_4 end as t4
-  from (
-    select user_id, ts, mask, min(ts) filter (where (mask & 2) <> 0) over w as c1_2, min(c2_3) filter (where (mask & 2) <> 0) over w as c1_3, min(c2_4) filter (where (mask & 2) <> 0) over w as c1_4
-    from (select user_id, ts, mask, min(ts) filter (where (mask & 4) <> 0) over w as c2_3, min(c3_4) filter (where (mask & 4) <> 0) over w as c2_4
-    from (select user_id, ts, mask, min(ts) filter (where (mask & 8) <> 0) over w as c3_4
-    from (select user_id, ts, mask from occ) l4
-    window w as (partition by user_id order by ts desc range between unbounded preceding and '1 microsecond' preceding)) l3
-    where (mask & 7) <> 0
-    window w as (partition by user_id order by ts desc range between unbounded preceding and '1 microsecond' preceding)) l2
-    where (mask & 3) <> 0
-    window w as (partition by user_id order by ts desc range between unbounded preceding and '1 microsecond' preceding)
-  ) l1
-  where (mask & 1) <> 0
+  select s1.user_id, s1.t1, l2.t2, l3.t3, l4.t4
+  from (select x.id as user_id, x.created_at as t1 from bdc.users x where (x.created_at >= $5::timestamptz and x.created_at < $6::timestamptz and x.id in (select user_id from pop))) s1
+  left join lateral (select min(x.occurred_at) as t2 from bdc.user_activities x where (x.user_id = s1.user_id and x.occurred_at > s1.t1 and x.occurred_at < $6::timestamptz and x.occurred_at <= s1.t1 + $7::interval and x.activity_type = $8::text)) l2 on true
+  left join lateral (select min(x.booked_at) as t3 from bdc.appointments x join bdc.beneficiaries b on b.id = x.beneficiary_id where (l2.t2 is not null and b.user_id = s1.user_id and x.booked_at > l2.t2 and x.booked_at < $6::timestamptz and x.booked_at <= s1.t1 + $7::interval and x.channel = any($9::text[]))) l3 on true
+  left join lateral (select min(x.scheduled_at) as t4 from bdc.appointments x join bdc.beneficiaries b on b.id = x.beneficiary_id where (l3.t3 is not null and b.user_id = s1.user_id and x.scheduled_at > l3.t3 and x.scheduled_at < $6::timestamptz and x.scheduled_at <= s1.t1 + $7::interval and (x.status = 'completed' and x.channel = any($10::text[])))) l4 on true
 ),
 best as (
   select b.*, p.bd
@@ -52,7 +32,7 @@ from steps group by bd, k
 -- $4 = ["video"]
 -- $5 = 2026-01-01T00:00:00Z
 -- $6 = 2026-06-01T00:00:00Z
--- $7 = "booking"
--- $8 = ["video"]
+-- $7 = 336h0m0s
+-- $8 = "booking"
 -- $9 = ["video"]
--- $10 = 336h0m0s
+-- $10 = ["video"]
