@@ -267,7 +267,14 @@ func stickinessCases(t *testing.T, ref *refData) []kindCase {
 func heatmapCases(t *testing.T, ref *refData) []kindCase {
 	base := func(from, to time.Time) analytics.Query { return analytics.Query{From: from, To: to} }
 	cases := []queryCase[analytics.HeatmapQuery]{
-		{"whole_history", analytics.HeatmapQuery{Query: base(histFrom, histTo)}, false},
+		{"whole_history", analytics.HeatmapQuery{Query: base(histFrom, histTo)}, true},
+		// The hourly rollup in another whole-hour zone across the spring DST change, with bounds in
+		// the middle of an hour (read raw) and filters.
+		{"any_activity_new_york_mid_hour_filtered", analytics.HeatmapQuery{Query: analytics.Query{
+			From: histFrom.Add(10*time.Hour + 17*time.Minute), To: histTo.Add(-(5*time.Hour + 43*time.Minute + 10*time.Second)), TimeZone: "America/New_York",
+			Filters: analytics.Filters{Region: []string{"ile-de-france", "occitanie", "bretagne"}, AgeBand: []string{"25-34", "45-54"}}}}, true},
+		{"any_activity_mid_hour_bounds", analytics.HeatmapQuery{Query: base(day(2026, 1, 5).Add(10*time.Hour+17*time.Minute), day(2026, 4, 15).Add(19*time.Hour+41*time.Minute+50*time.Second))}, true},
+		{"any_activity_kolkata", analytics.HeatmapQuery{Query: analytics.Query{From: day(2026, 1, 1), To: histTo, TimeZone: "Asia/Kolkata"}}, false},
 		{"by_type_across_spring_dst", analytics.HeatmapQuery{Query: base(day(2026, 3, 20), day(2026, 4, 5)), ByActivityType: true}, false},
 		{"by_type_new_york_both_dst_changes", analytics.HeatmapQuery{Query: analytics.Query{From: histFrom, To: histTo, TimeZone: "America/New_York"}, ByActivityType: true}, false},
 		{"appointments_filtered", analytics.HeatmapQuery{Query: analytics.Query{From: histFrom, To: histTo,

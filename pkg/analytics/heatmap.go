@@ -82,7 +82,7 @@ func (e *Engine) Heatmap(ctx context.Context, q HeatmapQuery) (*HeatmapResult, e
 	}
 	cells := map[string][]HeatmapCell{"": emptyHeatmap()}
 	totals := map[string]int64{}
-	ex, err := e.query(ctx, false, func(*time.Time) Executed { return q.build() }, func(rows pgx.Rows) error {
+	ex, err := e.query(ctx, !e.NoRollup && q.hourlyCapable(), q.build, func(rows pgx.Rows) error {
 		var (
 			typ          *string
 			cell         int
@@ -134,9 +134,46 @@ func emptyHeatmap() []HeatmapCell {
 // to sort. The population filter applies to those groups rather than to every event, since it
 // depends on the user only. The local hour of an event comes from its UTC offset, looked up in
 // the range's offset periods (localHourCell) rather than converted row by row.
-func (q *HeatmapQuery) build() Executed {
+// hourlyCapable says whether the hourly rollup can answer the query: every activity counted,
+// not by type, in a time zone whose offsets over the range are whole hours (a UTC hour is then
+// one local hour).
+func (q *HeatmapQuery) hourlyCapable() bool {
+	if q.Event != (Event{Kind: EventActivity}) || q.ByActivityType {
+		return false
+	}
+	loc := q.Location()
+	for t, n := q.From, 0; t.Before(q.To); n++ {
+		_, offset := t.In(loc).Zone()
+		_, end := t.In(loc).ZoneBounds()
+		if offset%3600 != 0 || n > maxOffsetPeriods {
+			return false
+		}
+		if end.IsZero() {
+			break
+		}
+		t = end
+	}
+	return true
+}
+
+// build writes the statement. With covered (the rollups' coverage) and a query the hourly rollup
+// can answer, the whole hours of the range before it are read from the hourly rollup and the
+// rest of the range from raw rows.
+func (q *HeatmapQuery) build(covered *time.Time) Executed {
 	a := &sqlArgs{}
 	pop := populationCTE(a, q.Filters, BreakdownNone)
+	if covered != nil && q.hourlyCapable() {
+		lo, hi := q.From.Truncate(time.Hour), q.To.Truncate(time.Hour)
+		if lo.Before(q.From) {
+			lo = lo.Add(time.Hour)
+		}
+		if cut := midnight(*covered, platformLocation); cut.Before(hi) {
+			hi = cut
+		}
+		if lo.Before(hi) {
+			return q.buildHourly(a, pop, lo, hi)
+		}
+	}
 	s := sourceOf(a, q.Event.Kind, q.Filters)
 	cond := s.cond
 	if q.Event.Kind == EventActivity {
@@ -173,6 +210,33 @@ const maxOffsetPeriods = 64
 // Validate allow (from year 1, about -6.2e10 seconds) and aligns cell 0 on a Monday 00:00: a whole
 // number of weeks, plus the 3 days from Monday 1969-12-29 to the epoch, a Thursday.
 const hourCellShift = 110_000*7*86400 + 3*86400
+
+// buildHourly writes the statement that reads the hours [lo, hi) from the hourly rollup and the
+// events of the range outside them raw.
+func (q *HeatmapQuery) buildHourly(a *sqlArgs, pop string, lo, hi time.Time) Executed {
+	loc := q.Location()
+	hourCell := localHourCell(a, "h.hour", q.From, q.To, loc)
+	rawCell := localHourCell(a, "x.occurred_at", q.From, q.To, loc)
+	from, to := a.addTyped(q.From, "timestamptz"), a.addTyped(q.To, "timestamptz")
+	loP, hiP := a.addTyped(lo, "timestamptz"), a.addTyped(hi, "timestamptz")
+	sql := "with " + pop + `,
+uc as (
+  select cell, user_id, sum(n) as n from (
+    select ` + hourCell + ` as cell, h.user_id, h.events as n
+    from bdc_analytics.user_activity_hourly h where h.hour >= ` + loP + ` and h.hour < ` + hiP + `
+    union all
+    select ` + rawCell + ` as cell, x.user_id, 1 as n
+    from bdc.user_activities x
+    where (x.occurred_at >= ` + from + ` and x.occurred_at < ` + loP + `) or (x.occurred_at >= ` + hiP + ` and x.occurred_at < ` + to + `)
+  ) u
+  group by cell, user_id
+)
+select null::text, cell::int, sum(n)::bigint, count(*)
+from uc
+where user_id in (select user_id from pop)
+group by cell`
+	return Executed{SQL: sql, Args: a.vals, Rollup: true}
+}
 
 // localHourCell is the SQL of the heatmap cell, (ISO weekday - 1) * 24 + hour, of the local time
 // in loc of the instant ts, for instants in [from, to). The local time is UTC plus the offset in

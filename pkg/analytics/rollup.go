@@ -104,7 +104,7 @@ func RefreshRollupsWith(ctx context.Context, db *store.DB, opts RefreshOptions) 
 		return stats, fmt.Errorf("couldn't read the rollup's statistics: %w", err)
 	}
 	if tuples < 0 || float64(stats.Rows) > 0.1*tuples {
-		if _, err := conn.Exec(ctx, "vacuum (analyze) bdc_analytics.user_activity_daily"); err != nil {
+		if _, err := conn.Exec(ctx, "vacuum (analyze) bdc_analytics.user_activity_daily, bdc_analytics.user_activity_hourly"); err != nil {
 			return stats, fmt.Errorf("couldn't vacuum and analyze the rollup: %w", err)
 		}
 	}
@@ -198,16 +198,17 @@ func refresh(ctx context.Context, tx pgx.Tx, high int64, opts RefreshOptions) (R
 		rangeDel = "day >= " + loP + " and " + rangeDel
 		rangeRaw = "x.occurred_at >= (" + loP + "::timestamp at time zone " + platformZone + ") and " + rangeRaw
 	}
-	if covered == nil {
-		if _, err := tx.Exec(ctx, "delete from bdc_analytics.user_activity_daily"); err != nil {
-			return RefreshStats{}, fmt.Errorf("couldn't clear the rollup: %w", err)
+	for _, table := range []string{"user_activity_daily", "user_activity_hourly"} {
+		if covered == nil {
+			if _, err := tx.Exec(ctx, "delete from bdc_analytics."+table); err != nil {
+				return RefreshStats{}, fmt.Errorf("couldn't clear the rollup %s: %w", table, err)
+			}
+		} else if _, err := tx.Exec(ctx, "delete from bdc_analytics."+table+" where day = any("+touchedP+") or ("+rangeDel+")", a.vals...); err != nil {
+			return RefreshStats{}, fmt.Errorf("couldn't delete the days of %s to recompute: %w", table, err)
 		}
-	} else if _, err := tx.Exec(ctx, "delete from bdc_analytics.user_activity_daily where day = any("+touchedP+") or ("+rangeDel+")", a.vals...); err != nil {
-		return RefreshStats{}, fmt.Errorf("couldn't delete the days to recompute: %w", err)
 	}
+	// One statement writes the daily rows and, from the same rows read once, the hourly ones.
 	tag, err := tx.Exec(ctx, `
-		insert into bdc_analytics.user_activity_daily
-			(user_id, day, event_count, session_count, type_counts, feature_counts, first_event_at, last_event_at)
 		with base as materialized (
 			select x.user_id, (x.occurred_at at time zone `+platformZone+`)::date as day,
 				x.activity_type, x.feature, x.session_id, x.occurred_at
@@ -219,6 +220,10 @@ func refresh(ctx context.Context, tx pgx.Tx, high int64, opts RefreshOptions) (R
 			join bdc.user_activities x
 				on x.occurred_at >= (t.day::timestamp at time zone `+platformZone+`)
 				and x.occurred_at < ((t.day + 1)::timestamp at time zone `+platformZone+`)
+		),
+		hourly as (
+			insert into bdc_analytics.user_activity_hourly (user_id, hour, day, events)
+			select user_id, date_trunc('hour', occurred_at, 'UTC'), day, count(*) from base group by 1, 2, 3
 		),
 		daily as (
 			select user_id, day, count(*) as n, count(distinct session_id) as sessions,
@@ -235,6 +240,8 @@ func refresh(ctx context.Context, tx pgx.Tx, high int64, opts RefreshOptions) (R
 			from (select user_id, day, feature, count(*) as n from base where feature is not null group by 1, 2, 3) f
 			group by user_id, day
 		)
+		insert into bdc_analytics.user_activity_daily
+			(user_id, day, event_count, session_count, type_counts, feature_counts, first_event_at, last_event_at)
 		select d.user_id, d.day, d.n, d.sessions, t.counts, coalesce(f.counts, '{}'::jsonb), d.first_at, d.last_at
 		from daily d
 		join types t on t.user_id = d.user_id and t.day = d.day

@@ -133,6 +133,64 @@ func checkRollup(t *testing.T, conn *pgx.Conn, until time.Time) {
 			t.Fatalf("rollup of user %d on %s = %+v, want %+v", k.user, k.day, g, w)
 		}
 	}
+	checkHourly(t, conn, until)
+}
+
+// checkHourly compares the hourly rollup with the raw rows of the Europe/Paris days before
+// until, counted per user and UTC hour in Go.
+func checkHourly(t *testing.T, conn *pgx.Conn, until time.Time) {
+	t.Helper()
+	type key struct {
+		user int64
+		hour time.Time
+	}
+	type row struct {
+		day    string
+		events int
+	}
+	want := map[key]row{}
+	rows, err := conn.Query(t.Context(), "select user_id, occurred_at from bdc.user_activities")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var user int64
+	var at time.Time
+	end := until.Format(time.DateOnly)
+	if _, err := pgx.ForEachRow(rows, []any{&user, &at}, func() error {
+		d := at.In(paris).Format(time.DateOnly)
+		if d >= end {
+			return nil
+		}
+		k := key{user, at.UTC().Truncate(time.Hour)}
+		w := want[k]
+		w.day, w.events = d, w.events+1
+		want[k] = w
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	got := map[key]row{}
+	rows, err = conn.Query(t.Context(), "select user_id, hour, day::text, events from bdc_analytics.user_activity_hourly")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var k key
+	var r row
+	if _, err := pgx.ForEachRow(rows, []any{&k.user, &k.hour, &r.day, &r.events}, func() error {
+		k.hour = k.hour.UTC()
+		got[k] = r
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != len(want) {
+		t.Fatalf("hourly rollup has %d user-hours, want %d", len(got), len(want))
+	}
+	for k, w := range want {
+		if got[k] != w {
+			t.Fatalf("hourly rollup of user %d at %s = %+v, want %+v", k.user, k.hour, got[k], w)
+		}
+	}
 }
 
 type execer interface {
@@ -228,6 +286,17 @@ func TestRefreshRollupsIncrementalAndExact(t *testing.T) {
 		t.Fatal(err)
 	}
 	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	checkRollup(t, conn, day(2026, 6, 2))
+
+	// Migration 009 creates the hourly rollup on a database whose daily rollup already covers
+	// days: it fills those days from the same rows. Taking it down and up again here must give
+	// back the hourly rows the refreshes wrote.
+	if err := d.DB.MigrateTo(ctx, 8); err != nil {
+		t.Fatal(err)
+	}
+	if err := d.DB.MigrateTo(ctx, 9); err != nil {
 		t.Fatal(err)
 	}
 	checkRollup(t, conn, day(2026, 6, 2))

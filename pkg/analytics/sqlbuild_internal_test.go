@@ -106,6 +106,9 @@ func TestValuesAreBound(t *testing.T) {
 			build(*time.Time) Executed
 		}{
 			&LifecycleQuery{Query: base, Event: evilEvent},
+			&HeatmapQuery{Query: base, Event: evilEvent, ByActivityType: true},
+			&HeatmapQuery{Query: base, Event: Event{Kind: EventAppointmentBooked}},
+			&HeatmapQuery{Query: base}, // the hourly rollup, with covered
 			&StickinessQuery{Query: base, Event: evilEvent, Period: PeriodMonth},
 			&EngagementQuery{Query: base, Breakdown: BreakdownAgeBand},
 			&SegmentsQuery{Query: base, IncludeMembers: true},
@@ -122,8 +125,6 @@ func TestValuesAreBound(t *testing.T) {
 		Validate() error
 		build() Executed
 	}{
-		&HeatmapQuery{Query: base, Event: evilEvent, ByActivityType: true},
-		&HeatmapQuery{Query: base, Event: Event{Kind: EventAppointmentBooked}},
 		&PathsQuery{Query: base, StartPoint: evilEvent, EndPoint: Event{Kind: EventActivity, Feature: evil},
 			ExcludeEvents: []Event{{Kind: EventActivity, ActivityType: evil}}, MinEdgeWeight: 2, MaxEdgeWeight: 3},
 		&PathsQuery{Query: base, GroupBy: GroupByUser, IncludeEventTypes: EventKinds, StartPoint: Event{Kind: EventSignup},
@@ -191,6 +192,9 @@ func TestGoldenSQL(t *testing.T) {
 		"segments_rfm_members_rollup":        &SegmentsQuery{Query: Query{From: from, To: to}, IncludeMembers: true},
 		"segments_kmeans_raw":                &SegmentsQuery{Query: Query{From: from, To: to, TimeZone: "America/New_York"}, Method: SegmentKMeans},
 		"feature_usage_weekly_rollup":        &FeatureUsageQuery{Query: Query{From: from, To: to}, Features: []string{"documents", "messaging"}},
+		"heatmap_by_activity_type":           &HeatmapQuery{Query: Query{From: from, To: to, TimeZone: "America/New_York", Filters: filters}, ByActivityType: true},
+		"heatmap_hourly_rollup": &HeatmapQuery{Query: Query{From: from.Add(17 * time.Minute), To: to.Add(-15 * time.Minute),
+			TimeZone: "America/New_York", Filters: filters}},
 	} {
 		golden[name] = func() (Executed, error) {
 			err := q.Validate()
@@ -201,8 +205,7 @@ func TestGoldenSQL(t *testing.T) {
 		Validate() error
 		build() Executed
 	}{
-		"heatmap_by_activity_type": &HeatmapQuery{Query: Query{From: from, To: to, TimeZone: "America/New_York", Filters: filters}, ByActivityType: true},
-		"paths_sessions":           &PathsQuery{Query: Query{From: from, To: to}, ExcludeEvents: []Event{{Kind: EventActivity, Feature: "profile"}}, MinEdgeWeight: 3},
+		"paths_sessions": &PathsQuery{Query: Query{From: from, To: to}, ExcludeEvents: []Event{{Kind: EventActivity, Feature: "profile"}}, MinEdgeWeight: 3},
 		"paths_users_start_end": &PathsQuery{Query: Query{From: from, To: to, Filters: filters}, GroupBy: GroupByUser,
 			IncludeEventTypes: []EventKind{EventActivity, EventAppointmentBooked}, StartPoint: Event{Kind: EventActivity, ActivityType: "login"},
 			EndPoint: Event{Kind: EventAppointmentBooked}, NodeLabel: LabelActivityTypeFeature},

@@ -54,6 +54,23 @@ func (db *DB) Migrate(ctx context.Context) error {
 	return nil
 }
 
+// MigrateTo brings the schemas to the given version, up or down (the migrations' "drop below"
+// halves): to roll a release back, or to test a migration against data of the version before.
+func (db *DB) MigrateTo(ctx context.Context, version int32) error {
+	if version < 0 || version > LatestSchemaVersion() {
+		return fmt.Errorf("schema version %d does not exist: this build knows 0 to %d", version, LatestSchemaVersion())
+	}
+	m, release, err := db.migrator(ctx)
+	if err != nil {
+		return err
+	}
+	defer release()
+	if err := m.MigrateTo(ctx, version); err != nil {
+		return fmt.Errorf("couldn't migrate database at %s to version %d: %w", db.addr, version, err)
+	}
+	return nil
+}
+
 // appliedVersion reads the applied migration version with a plain query: 0 when the version
 // table does not exist yet.
 func (db *DB) appliedVersion(ctx context.Context) (int32, error) {
