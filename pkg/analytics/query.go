@@ -319,11 +319,13 @@ type Executed struct {
 	SQL string `json:"sql"`
 	// Args are the values bound to the placeholders, in order.
 	Args []any `json:"args"`
-	// Rollup is true when the statement reads bdc_analytics.user_activity_daily, for the days
-	// the rollup covers; it reads raw rows for the days after. It is false before the first
-	// refresh, in a time zone other than the platform's, for events the rollup cannot answer
-	// (appointments, evaluations, signups, an activity type and a feature together), and for the
-	// kinds that need every event's instant (funnels, paths, heatmaps).
+	// Rollup is true when the statement reads a rollup (bdc_analytics.user_activity_daily, or
+	// user_activity_hourly for the heatmap), for the days it covers; it reads raw rows for the
+	// days after. It is false before the first refresh, in a time zone other than the
+	// platform's (for the heatmap: one not a whole number of hours from UTC), for events the
+	// rollup cannot answer (appointments, evaluations, signups, an activity type and a feature
+	// together; for the heatmap any event but every activity, or counts by type), and for the
+	// kinds that need every event's instant (funnels, paths).
 	Rollup bool `json:"rollup"`
 }
 
