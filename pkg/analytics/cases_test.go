@@ -87,6 +87,9 @@ func retentionCases(ref *refData) []retentionCase {
 	base := func(from, to time.Time) analytics.Query { return analytics.Query{From: from, To: to} }
 	return []retentionCase{
 		{"weekly_first_time_signup_activity", analytics.RetentionQuery{Query: base(day(2026, 1, 1), histTo)}, true},
+		{"weekly_first_time_programme_completed_login_filtered", analytics.RetentionQuery{Query: analytics.Query{From: histFrom, To: histTo,
+			Filters: analytics.Filters{Region: []string{"ile-de-france", "occitanie", "bretagne", "grand-est"}}},
+			TotalIntervals: 8, TargetEntity: ev("programme_completed"), ReturningEntity: ev("activity:login"), Breakdown: "gender"}, true},
 		{"daily_recurring_login_across_dst", analytics.RetentionQuery{Query: base(day(2026, 3, 20), day(2026, 4, 12)),
 			Period: "day", TotalIntervals: 10, RetentionType: "retention_recurring",
 			TargetEntity: ev("activity:login"), ReturningEntity: ev("activity:login")}, true},

@@ -275,12 +275,22 @@ func (q *RetentionQuery) build(covered *time.Time) Executed {
 		// The first target event ever, so no lower bound; the cohort must start in the range.
 		// Cohorts hold only the population's users (the join with pop), and so do the hits
 		// that join them, so the events need no population filter of their own.
-		tgt = `tgt as (
+		targets := days.days(q.TargetEntity, time.Time{}, civil{})
+		if oncePerUser(q.TargetEntity.Kind) {
+			// A user's only target event is the first: no grouping to find it.
+			tgt = `tgt as (
+  select p.bd, e.user_id, ` + period("e.day") + ` as c
+  from (` + targets + `) e join pop p on p.user_id = e.user_id
+  where e.day >= ` + ps.firstDay() + `
+)`
+		} else {
+			tgt = `tgt as (
   select p.bd, e.user_id, ` + period("min(e.day)") + ` as c
-  from (` + days.days(q.TargetEntity, time.Time{}, civil{}) + `) e join pop p on p.user_id = e.user_id
+  from (` + targets + `) e join pop p on p.user_id = e.user_id
   group by p.bd, e.user_id
   having min(e.day) >= ` + ps.firstDay() + `
 )`
+		}
 		// Each user's periods back, once each. From the rollup, the first of the user's days
 		// in each period: the rows come in (user_id, day) order from its primary key, so a
 		// window finds them without sorting or hashing; raw rows are hashed.
