@@ -141,17 +141,14 @@ func (q *HeatmapQuery) hourlyCapable() bool {
 	if q.Event != (Event{Kind: EventActivity}) || q.ByActivityType {
 		return false
 	}
-	loc := q.Location()
-	for t, n := q.From, 0; t.Before(q.To); n++ {
-		_, offset := t.In(loc).Zone()
-		_, end := t.In(loc).ZoneBounds()
-		if offset%3600 != 0 || n > maxOffsetPeriods {
+	periods := offsetPeriods(q.From, q.To, q.Location())
+	if len(periods) > maxOffsetPeriods {
+		return false
+	}
+	for _, p := range periods {
+		if p.offset%3600 != 0 {
 			return false
 		}
-		if end.IsZero() {
-			break
-		}
-		t = end
 	}
 	return true
 }
@@ -238,27 +235,36 @@ group by cell`
 	return Executed{SQL: sql, Args: a.vals, Rollup: true}
 }
 
+// offsetPeriod is a stretch of time with one UTC offset (in seconds) in a zone.
+type offsetPeriod struct {
+	end    time.Time // exclusive; zero for the last period
+	offset int
+}
+
+// offsetPeriods cuts [from, to) at the zone's transitions, stopping after maxOffsetPeriods+1
+// periods (more than the caller takes).
+func offsetPeriods(from, to time.Time, loc *time.Location) []offsetPeriod {
+	var periods []offsetPeriod
+	for t := from; t.Before(to) && len(periods) <= maxOffsetPeriods; {
+		_, offset := t.In(loc).Zone()
+		_, end := t.In(loc).ZoneBounds()
+		if end.IsZero() || !end.Before(to) {
+			periods = append(periods, offsetPeriod{offset: offset})
+			break
+		}
+		periods = append(periods, offsetPeriod{end: end, offset: offset})
+		t = end
+	}
+	return periods
+}
+
 // localHourCell is the SQL of the heatmap cell, (ISO weekday - 1) * 24 + hour, of the local time
 // in loc of the instant ts, for instants in [from, to). The local time is UTC plus the offset in
 // force, which changes only at the zone's transitions: the range is cut into its offset periods
 // (each daylight saving change, exactly, whatever the offset: half hours, quarter hours) and the
 // offset of an instant is a CASE over the cut points, so no row pays a time zone conversion.
 func localHourCell(a *sqlArgs, ts string, from, to time.Time, loc *time.Location) string {
-	type period struct {
-		end    time.Time // exclusive; zero for the last period
-		offset int
-	}
-	var periods []period
-	for t := from; t.Before(to) && len(periods) <= maxOffsetPeriods; {
-		_, offset := t.In(loc).Zone()
-		_, end := t.In(loc).ZoneBounds()
-		if end.IsZero() || !end.Before(to) {
-			periods = append(periods, period{offset: offset})
-			break
-		}
-		periods = append(periods, period{end: end, offset: offset})
-		t = end
-	}
+	periods := offsetPeriods(from, to, loc)
 	if len(periods) == 0 || len(periods) > maxOffsetPeriods {
 		tz := a.addTyped(loc.String(), "text")
 		local := "(" + ts + " at time zone " + tz + ")"

@@ -275,22 +275,18 @@ func (q *RetentionQuery) build(covered *time.Time) Executed {
 		// The first target event ever, so no lower bound; the cohort must start in the range.
 		// Cohorts hold only the population's users (the join with pop), and so do the hits
 		// that join them, so the events need no population filter of their own.
-		targets := days.days(q.TargetEntity, time.Time{}, civil{})
+		// The first target event of each user; when it happens once per user (signup,
+		// programme completed), it is the only one and needs no grouping.
+		first, filter := "min(e.day)", "group by p.bd, e.user_id\n  having min(e.day) >= "
 		if oncePerUser(q.TargetEntity.Kind) {
-			// A user's only target event is the first: no grouping to find it.
-			tgt = `tgt as (
-  select p.bd, e.user_id, ` + period("e.day") + ` as c
-  from (` + targets + `) e join pop p on p.user_id = e.user_id
-  where e.day >= ` + ps.firstDay() + `
-)`
-		} else {
-			tgt = `tgt as (
-  select p.bd, e.user_id, ` + period("min(e.day)") + ` as c
-  from (` + targets + `) e join pop p on p.user_id = e.user_id
-  group by p.bd, e.user_id
-  having min(e.day) >= ` + ps.firstDay() + `
-)`
+			first, filter = "e.day", "where e.day >= "
 		}
+		targets := days.days(q.TargetEntity, time.Time{}, civil{})
+		tgt = `tgt as (
+  select p.bd, e.user_id, ` + period(first) + ` as c
+  from (` + targets + `) e join pop p on p.user_id = e.user_id
+  ` + filter + ps.firstDay() + `
+)`
 		// Each user's periods back, once each. From the rollup, the first of the user's days
 		// in each period: the rows come in (user_id, day) order from its primary key, so a
 		// window finds them without sorting or hashing; raw rows are hashed.

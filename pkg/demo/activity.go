@@ -58,12 +58,22 @@ func engagedFeatures(e float64) []feature {
 	fs := make([]feature, len(programFeatures))
 	copy(fs, programFeatures)
 	for i := range fs {
-		if fs[i].name == "documents" || fs[i].name == "messaging" {
-			fs[i].weight *= e * e
-		}
+		fs[i].weight = engagedWeight(fs[i], e)
 	}
 	return fs
 }
+
+// engagedWeight is a programme feature's weight for a beneficiary of engagement e: documents'
+// and messaging's grow with its square.
+func engagedWeight(f feature, e float64) float64 {
+	if f.engaged() {
+		return f.weight * (e * e)
+	}
+	return f.weight
+}
+
+// engaged says whether the feature's adoption grows with engagement (documents, messaging).
+func (f feature) engaged() bool { return f.name == "documents" || f.name == "messaging" }
 
 func lognormal(r *rand.Rand, median, sigma float64) float64 {
 	return median * math.Exp(sigma*r.NormFloat64())

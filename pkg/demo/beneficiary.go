@@ -52,7 +52,7 @@ func (p *plan) beneficiary(out *block, b int) {
 	region := Regions[pick(r, regionWeights)]
 	gender := Genders[pick(r, genderWeights)]
 	l.age = min(62, max(22, int(math.Round(40+9*r.NormFloat64()))))
-	l.engagement = math.Exp(channelEngagement[l.channel] + 0.55*r.NormFloat64())
+	l.engagement = math.Exp(channelEngagement[l.channel] + engagementSD*r.NormFloat64())
 	l.apptChannel = pick(r, appointmentChannelShare)
 	l.features = engagedFeatures(l.engagement)
 
@@ -67,7 +67,7 @@ func (p *plan) beneficiary(out *block, b int) {
 	active := sort.SearchInts(p.trainerStart, regDay+1) // trainers joined by registration day
 	l.trainer = r.IntN(max(1, active))
 	trainerID := p.trainerUserID(l.trainer)
-	converts := r.Float64() < sigmoid(logit(ChannelConversion[l.channel])+0.8*math.Log(l.engagement))
+	converts := r.Float64() < sigmoid(conversionLogit(l.channel, math.Log(l.engagement)))
 
 	e := l.engagement
 	inf := math.Inf(1)
@@ -83,7 +83,7 @@ func (p *plan) beneficiary(out *block, b int) {
 		end, outcome, fut := p.programme(out, l, firstBook)
 		future = fut
 		phases = append(phases,
-			phase{from: firstBook, to: end, a: programRate * e, tau: programDecay * (0.6 + 0.4*e), features: l.features},
+			phase{from: firstBook, to: end, a: programRate * e, tau: programmeDecay(e), features: l.features},
 			phase{from: end, to: inf, a: alumniRate * e, tau: alumniDecay, features: prospectFeatures})
 		switch {
 		case firstBook >= p.endT:
@@ -201,7 +201,7 @@ func (p *plan) programme(out *block, l *life, firstBook float64) (end float64, o
 			if held == planned {
 				return finished + r.Float64()*2, "completed", future
 			}
-			hazard := sigmoid(-3.4 - 1.2*math.Log(e) + 0.5*float64(noShows))
+			hazard := sigmoid(abandonLogit(math.Log(e), noShows))
 			if r.Float64() < hazard {
 				return finished + 1 + r.Float64()*20, "abandoned", future
 			}
@@ -262,7 +262,7 @@ func (p *plan) evaluation(out *block, l *life, assessment string, after float64,
 		Engagement: l.engagement, Age: l.age, Channel: l.channel, Assessment: assessment, Appointments: held,
 	})
 	var score, completed any
-	if r.Float64() < 0.55+0.4*sigmoid(2*math.Log(l.engagement)) {
+	if r.Float64() < completionProbability(math.Log(l.engagement)) {
 		done := start + 0.01 + r.Float64()*4
 		if done < p.endT {
 			s := expected + EvaluationNoiseSD*r.NormFloat64()

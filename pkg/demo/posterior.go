@@ -52,7 +52,6 @@ type EvaluationEvidence struct {
 const (
 	posteriorPoints = 241
 	posteriorSpan   = 6.0
-	engagementSD    = 0.55 // of ln(engagement) within a channel
 )
 
 // EngagementPosterior returns the mean and variance of ln(engagement) given the evidence,
@@ -92,13 +91,6 @@ func EngagementPosterior(ev EngagementEvidence) (mean, variance float64, err err
 		actions += s.Actions
 		docMsg += s.DocumentsMessages
 	}
-	var others float64 // Σ of the programme features' weights but documents' and messaging's
-	for _, f := range programFeatures {
-		if f.name != "documents" && f.name != "messaging" {
-			others += f.weight
-		}
-	}
-	conversion := logit(ChannelConversion[ev.Channel])
 	sd := engagementSD
 	logPost := make([]float64, posteriorPoints)
 	grid := make([]float64, posteriorPoints)
@@ -107,21 +99,31 @@ func EngagementPosterior(ev EngagementEvidence) (mean, variance float64, err err
 		e := math.Exp(x)
 		grid[g] = x
 		lp := -0.5 * (x - mu) * (x - mu) / (sd * sd)
-		lp += logSigmoid(conversion + 0.8*x)
+		lp += logSigmoid(conversionLogit(ev.Channel, x))
 		rate := (0.5 + 0.5*e) / 10 // of the delay to the first booking, past 0.02 day
 		lp += math.Log(rate) - rate*(toBooking-0.02)
 		lp += poissonLog(nProspect, e*prospectMass)
-		tau := programDecay * (0.6 + 0.4*e)
+		tau := programmeDecay(e)
 		lp += float64(nProgramme)*math.Log(programRate*e) - sinceBooking/tau - programRate*e*programme.integral(tau)
-		lp += 2*float64(docMsg)*x - float64(actions)*math.Log(others+2*e*e)
+		// Each programme action picks a feature by its weight: documents and messages in
+		// docMsg of them, something else in the others.
+		var all, engaged float64
+		for _, f := range programFeatures {
+			w := engagedWeight(f, e)
+			all += w
+			if f.engaged() {
+				engaged += w
+			}
+		}
+		lp += float64(docMsg)*math.Log(engaged) + float64(actions-docMsg)*math.Log(all-engaged) - float64(actions)*math.Log(all)
 		noShows := 0
 		for _, o := range ev.Outcomes {
 			if o == "no_show" {
 				noShows++
 			}
-			lp += logSigmoid(-(-3.4 - 1.2*x + 0.5*float64(noShows))) // the programme went on
+			lp += logSigmoid(-abandonLogit(x, noShows)) // the programme went on
 		}
-		complete := 0.55 + 0.4*sigmoid(2*x)
+		complete := completionProbability(x)
 		for _, q := range ev.Evaluations {
 			lp += evaluationLog(q, ev, x, complete)
 		}
@@ -222,7 +224,7 @@ func newThinnedDecay(from, to time.Time) thinnedDecay {
 
 // integral returns ∫ exp(−x/τ)·w dx over the interval, x in days from its start.
 func (d thinnedDecay) integral(tau float64) float64 {
-	piece := func(a, b float64) float64 { return tau * (math.Exp(-a/tau) - math.Exp(-b/tau)) }
+	piece := phase{a: 1, tau: tau, to: math.Inf(1)}.integral // a partial hour at weight 1
 	total := d.firstW * piece(0, d.first)
 	if d.partial {
 		return total

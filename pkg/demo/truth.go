@@ -185,6 +185,28 @@ const (
 	alumniDecay   = 40.0 // days
 )
 
+// engagementSD is the standard deviation of ln(engagement) within an acquisition channel.
+const engagementSD = 0.55
+
+// The generator's ways engagement shows, shared by the beneficiary's life and the posterior of
+// engagement that reads them back (EngagementPosterior), so that both follow one model.
+
+// conversionLogit is the log-odds that a beneficiary of the channel with ln(engagement) lnE
+// converts (books a first appointment).
+func conversionLogit(channel string, lnE float64) float64 {
+	return logit(ChannelConversion[channel]) + 0.8*lnE
+}
+
+// programmeDecay is the time constant, in days, of the programme phase's session rate.
+func programmeDecay(e float64) float64 { return programDecay * (0.6 + 0.4*e) }
+
+// abandonLogit is the log-odds of abandoning the programme after an appointment, with noShows
+// no-shows so far.
+func abandonLogit(lnE float64, noShows int) float64 { return -3.4 - 1.2*lnE + 0.5*float64(noShows) }
+
+// completionProbability is the probability of completing an evaluation once started.
+func completionProbability(lnE float64) float64 { return 0.55 + 0.4*sigmoid(2*lnE) }
+
 // ChurnWindowDays is the horizon of the churn definition: no activity in the next 30 days.
 const ChurnWindowDays = 30
 

@@ -240,7 +240,7 @@ func fitGBM(ctx context.Context, d *Dataset, train []int, dv *Dataset, valid []i
 		best = boostLoss(gp.Task, yV, wV, rawV, gp.Workers)
 		m.validLoss = append(m.validLoss, best)
 	}
-	p := dv.Cols()
+	p, swV := dv.Cols(), sum(wV)
 	for iter := 1; iter <= gp.MaxIter; iter++ {
 		if err := ctx.Err(); err != nil {
 			return nil, err
@@ -260,7 +260,7 @@ func fitGBM(ctx context.Context, d *Dataset, train []int, dv *Dataset, valid []i
 				rawV[k] += t.RawPredict(dv.X[i*p : (i+1)*p])
 			}
 			return lossSum(gp.Task, yV[lo:hi], wV[lo:hi], rawV[lo:hi])
-		}) / sum(wV)
+		}) / swV
 		m.validLoss = append(m.validLoss, loss)
 		if loss < best-gp.Tol {
 			best, bestIter = loss, iter

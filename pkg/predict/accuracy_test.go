@@ -70,7 +70,8 @@ func TestEvaluationScoreApproachesNoiseCeiling(t *testing.T) {
 			t.Fatal(err)
 		}
 		// The expected score is linear in ln(engagement): swap the latent value for its mean.
-		best[i] = expected[i] + 9*(mean-engagement[id])
+		score := func(lnE float64) float64 { return demo.ExpectedScore(demo.ScoreFeatures{Engagement: math.Exp(lnE)}) }
+		best[i] = expected[i] + score(mean) - score(engagement[id])
 	}
 	ceiling, err := ml.R2(res.Test.Y, best)
 	if err != nil {
