@@ -1,9 +1,11 @@
 package analytics_test
 
 import (
+	"cmp"
 	"encoding/json"
 	"slices"
 	"sort"
+	"strings"
 	"testing"
 	"time"
 
@@ -384,12 +386,92 @@ func segmentsCases(t *testing.T, ref *refData) []kindCase {
 	})
 }
 
+// refSessions lists the activity sessions of every beneficiary (the population of paths), each
+// in the order paths take events.
+func refSessions(ref *refData) [][]refEvent {
+	var out [][]refEvent
+	for _, u := range ref.users {
+		if !u.beneficiary {
+			continue
+		}
+		sessions := map[string][]refEvent{}
+		for _, e := range u.detailed(analytics.EventActivity, analytics.Filters{}) {
+			if e.session != nil {
+				sessions[*e.session] = append(sessions[*e.session], e)
+			}
+		}
+		for _, evs := range sessions {
+			slices.SortFunc(evs, func(a, b refEvent) int {
+				return cmp.Or(a.at.Compare(b.at), strings.Compare(a.typ, b.typ), cmp.Compare(a.id, b.id))
+			})
+			out = append(out, evs)
+		}
+	}
+	return out
+}
+
+// crossedMidnights counts the sessions over each Europe/Paris midnight they go on past.
+func crossedMidnights(ref *refData) map[time.Time]int {
+	out := map[time.Time]int{}
+	for _, evs := range refSessions(ref) {
+		for at := dayOf(evs[0].at).AddDate(0, 0, 1); evs[len(evs)-1].at.Compare(at) >= 0; at = at.AddDate(0, 0, 1) {
+			out[at]++
+		}
+	}
+	return out
+}
+
+// dayOf is the Europe/Paris midnight that starts t's day.
+func dayOf(t time.Time) time.Time {
+	y, m, d := t.In(paris).Date()
+	return day(y, int(m), d)
+}
+
+// sessionInstants lists, in order, instants between the first two events of a session, and
+// checks that the data has what the session rollup must handle: sessions over two days, and
+// runs of one activity type.
+func sessionInstants(t *testing.T, ref *refData) []time.Time {
+	var inside []time.Time
+	repeats := 0
+	for _, evs := range refSessions(ref) {
+		if len(evs) > 1 && evs[0].at.Before(evs[1].at) {
+			inside = append(inside, evs[0].at.Add(evs[1].at.Sub(evs[0].at)/2))
+		}
+		for i := 1; i < len(evs); i++ {
+			if evs[i].typ == evs[i-1].typ {
+				repeats++
+			}
+		}
+	}
+	slices.SortFunc(inside, time.Time.Compare)
+	if over := len(crossedMidnights(ref)); len(inside) < 4 || over == 0 || repeats == 0 {
+		t.Fatalf("the data has %d sessions of two events or more, %d midnights crossed by one and %d repeated types: the session cases compare little",
+			len(inside), over, repeats)
+	}
+	return inside
+}
+
 func pathsCases(t *testing.T, ref *refData) []kindCase {
 	base := func(from, to time.Time) analytics.Query { return analytics.Query{From: from, To: to} }
 	kinds := func(ks ...analytics.EventKind) []analytics.EventKind { return ks }
 	journey := kinds("activity", "appointment_booked", "appointment_completed", "evaluation_started", "evaluation_completed", "signup", "programme_completed")
+	inside := sessionInstants(t, ref)
 	cases := []queryCase[analytics.PathsQuery]{
-		{"sessions_default", analytics.PathsQuery{Query: base(day(2026, 3, 1), day(2026, 4, 15))}, false},
+		{"sessions_default", analytics.PathsQuery{Query: base(day(2026, 3, 1), day(2026, 4, 15))}, true},
+		// Bounds between two events of a session, so that both cut one.
+		{"sessions_cut_by_bounds", analytics.PathsQuery{Query: base(inside[len(inside)/4], inside[3*len(inside)/4]), StepLimit: 8, EdgeLimit: 300}, true},
+		// The session rollup with bounds in the middle of days, so sessions are cut by them.
+		{"sessions_from_login_midday", analytics.PathsQuery{Query: base(day(2026, 2, 10).Add(13*time.Hour+30*time.Minute),
+			day(2026, 4, 20).Add(9*time.Hour+15*time.Minute)), StartPoint: ev("activity:login"), StepLimit: 4, EdgeLimit: 40}, true},
+		{"sessions_to_booking_filtered", analytics.PathsQuery{Query: analytics.Query{From: histFrom, To: histTo,
+			Filters: analytics.Filters{Region: []string{"ile-de-france", "occitanie", "bretagne"}, AcquisitionChannel: []string{"cpf", "employer", "organic_search"}}},
+			EndPoint: ev("activity:booking"), StepLimit: 3, JourneyLimit: 30}, true},
+		{"sessions_page_view_to_page_view", analytics.PathsQuery{Query: base(day(2026, 1, 5), histTo), StartPoint: ev("activity:page_view"),
+			EndPoint: ev("activity:page_view"), StepLimit: 6, EdgeLimit: 100}, true},
+		{"sessions_login_to_any", analytics.PathsQuery{Query: base(day(2026, 3, 14).Add(20*time.Hour), day(2026, 3, 16).Add(2*time.Hour)),
+			StartPoint: ev("activity:login"), EndPoint: ev("activity"), StepLimit: 2}, true},
+		{"sessions_any_to_resource_view", analytics.PathsQuery{Query: base(histFrom, histTo), StartPoint: ev("activity"),
+			EndPoint: ev("activity:resource_view"), StepLimit: 5, EdgeLimit: 200, JourneyLimit: 50}, true},
 		{"sessions_by_feature_min_weight", analytics.PathsQuery{Query: base(histFrom, histTo), NodeLabel: "activity_type_feature",
 			EdgeLimit: 30, MinEdgeWeight: 3, JourneyLimit: 20, StepLimit: 7}, false},
 		{"users_journey_from_login", analytics.PathsQuery{Query: base(day(2026, 1, 1), histTo), GroupBy: "user",
@@ -403,7 +485,7 @@ func pathsCases(t *testing.T, ref *refData) []kindCase {
 			ExcludeEvents: evs("activity:login", "feature:dashboard"), NodeLabel: "activity_type_feature"}, false},
 		{"users_activity_excluded", analytics.PathsQuery{Query: base(histFrom, histTo), GroupBy: "user",
 			IncludeEventTypes: kinds("activity", "appointment_booked", "appointment_completed"), ExcludeEvents: evs("activity"), StepLimit: 10}, false},
-		{"weight_bounds", analytics.PathsQuery{Query: base(day(2026, 1, 1), histTo), MinEdgeWeight: 2, MaxEdgeWeight: 50, EdgeLimit: 5, JourneyLimit: 3}, false},
+		{"weight_bounds", analytics.PathsQuery{Query: base(day(2026, 1, 1), histTo), MinEdgeWeight: 2, MaxEdgeWeight: 50, EdgeLimit: 5, JourneyLimit: 3}, true},
 		{"sessions_start_at_feature", analytics.PathsQuery{Query: base(day(2026, 1, 1), histTo), StartPoint: ev("feature:calendar"), StepLimit: 3}, false},
 		{"users_login_to_login", analytics.PathsQuery{Query: base(day(2026, 4, 1), histTo), GroupBy: "user", StartPoint: ev("activity:login"),
 			EndPoint: ev("activity:login"), StepLimit: 20}, false},
@@ -412,7 +494,7 @@ func pathsCases(t *testing.T, ref *refData) []kindCase {
 			GroupBy: "user", IncludeEventTypes: journey, StepLimit: 12, EdgeLimit: 700, JourneyLimit: 100, ExcludeEvents: evs("activity:page_view")}, false},
 		{"single_user_utc", analytics.PathsQuery{Query: analytics.Query{From: histFrom, To: histTo, TimeZone: "UTC", Filters: singleUser(ref)},
 			GroupBy: "user", IncludeEventTypes: journey, StepLimit: 20}, false},
-		{"empty_range", analytics.PathsQuery{Query: base(day(2024, 1, 1), day(2024, 3, 1)), StartPoint: ev("activity:login")}, false},
+		{"empty_range", analytics.PathsQuery{Query: base(day(2024, 1, 1), day(2024, 3, 1)), StartPoint: ev("activity:login")}, true},
 	}
 	return kindCases(t, "paths", cases, ref.paths, func(t *testing.T, e *analytics.Engine, q analytics.PathsQuery, want *analytics.PathsResult) analytics.Executed {
 		got, err := e.Paths(t.Context(), q)

@@ -35,10 +35,22 @@ type Engine struct {
 func NewEngine(db *store.DB) *Engine { return &Engine{DB: db} }
 
 // query runs the statement that build writes in a read-only transaction and hands its rows to
-// scan. When rollup is set, build gets the rollup's coverage (nil before the first refresh),
-// read in the same transaction: coverage only grows and a refresh rewrites whole days at once,
-// so the days below it are complete whenever the statement reads them.
+// scan. When rollup is set, build gets the daily rollup's coverage (nil before the first
+// refresh): see queryCovered.
 func (e *Engine) query(ctx context.Context, rollup bool, build func(covered *time.Time) Executed, scan func(pgx.Rows) error) (Executed, error) {
+	name := ""
+	if rollup {
+		name = RollupName
+	}
+	return e.queryCovered(ctx, name, build, scan)
+}
+
+// queryCovered runs the statement that build writes in a read-only transaction and hands its
+// rows to scan. build gets the coverage of the rollup named (the row of
+// bdc_analytics.rollup_watermark; nil for "" or before its first refresh), read in the same
+// transaction: coverage only grows and a refresh rewrites whole days at once, so the days below
+// it are complete whenever the statement reads them.
+func (e *Engine) queryCovered(ctx context.Context, rollup string, build func(covered *time.Time) Executed, scan func(pgx.Rows) error) (Executed, error) {
 	timeout := e.Timeout
 	if timeout <= 0 {
 		timeout = DefaultTimeout
@@ -53,13 +65,10 @@ func (e *Engine) query(ctx context.Context, rollup bool, build func(covered *tim
 		// million rows; hash aggregates need more than the default work_mem.
 		var covered *time.Time
 		err := tx.QueryRow(ctx, `select set_config('jit', 'off', true), set_config('work_mem', $1, true),
-			(select covered_until from bdc_analytics.rollup_watermark where rollup = $2)`, workMem, RollupName).
+			(select covered_until from bdc_analytics.rollup_watermark where rollup = $2)`, workMem, rollup).
 			Scan(nil, nil, &covered)
 		if err != nil {
 			return fmt.Errorf("couldn't prepare the analytics transaction: %w", err)
-		}
-		if !rollup {
-			covered = nil
 		}
 		ex = build(covered)
 		rows, err := tx.Query(ctx, ex.SQL, ex.Args...)

@@ -7,7 +7,6 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"time"
 
 	"github.com/jackc/pgx/v5"
 )
@@ -260,7 +259,11 @@ func (e *Engine) Paths(ctx context.Context, q PathsQuery) (*PathsResult, error) 
 		return nil, err
 	}
 	res := &PathsResult{Query: q, Nodes: []PathNode{}, Edges: []PathEdge{}, Journeys: []Journey{}}
-	ex, err := e.query(ctx, false, func(*time.Time) Executed { return q.build() }, func(rows pgx.Rows) error {
+	rollup := ""
+	if !e.NoRollup && q.sessionCapable() {
+		rollup = SessionRollupName
+	}
+	ex, err := e.queryCovered(ctx, rollup, q.buildSessions, func(rows pgx.Rows) error {
 		var (
 			kind     string
 			step     int
@@ -463,20 +466,13 @@ func (q *PathsQuery) build() Executed {
 		// The last step kept has no next one in the path.
 		ctes = append(ctes, "pe as (\n  select user_id, sid, step, ts, label, case when step < "+lim+" then nlabel end as nlabel, nts from st where step <= "+lim+"\n)")
 	}
-	weight := []string{}
-	if q.MinEdgeWeight > 0 {
-		weight = append(weight, "count(*) >= "+a.addTyped(q.MinEdgeWeight, "bigint"))
-	}
-	if q.MaxEdgeWeight > 0 {
-		weight = append(weight, "count(*) <= "+a.addTyped(q.MaxEdgeWeight, "bigint"))
-	}
 	ctes = append(ctes, `kept as (
   select step, src, dst, n, secs from (
     select step, label as src, nlabel as dst, count(*) as n, avg(extract(epoch from nts - ts)::float8) as secs,
       row_number() over (order by count(*) desc, step, label collate "C", nlabel collate "C") as r
     from pe where nlabel is not null
     group by step, label, nlabel
-    having `+and(weight...)+`
+    having `+q.edgeWeight(a, "count(*)")+`
   ) e
   where r <= `+a.addTyped(q.EdgeLimit, "int")+`
 )`, `nodes as (
@@ -484,7 +480,29 @@ func (q *PathsQuery) build() Executed {
 )`, `jr as (
   select user_id, array_agg(label order by step) as path, extract(epoch from max(ts) - min(ts))::float8 as secs
   from pe group by `+g+`
+)`, `jn as (
+  select path, count(*) as n, avg(secs) as secs from jr group by path
+)`, `tot as (
+  select count(*) as n, count(distinct user_id) as users from jr
 )`)
+	return q.statement(a, ctes)
+}
+
+// edgeWeight is the condition the weight bounds put on an edge of weight n (an aggregate).
+func (q *PathsQuery) edgeWeight(a *sqlArgs, n string) string {
+	var weight []string
+	if q.MinEdgeWeight > 0 {
+		weight = append(weight, n+" >= "+a.addTyped(q.MinEdgeWeight, "bigint"))
+	}
+	if q.MaxEdgeWeight > 0 {
+		weight = append(weight, n+" <= "+a.addTyped(q.MaxEdgeWeight, "bigint"))
+	}
+	return and(weight...)
+}
+
+// statement ends the statement whose ctes define kept (step, src, dst, n, secs: the edges kept),
+// nodes (step, label, n, ends), jn (path, n, secs: every whole path) and tot (n paths, users).
+func (q *PathsQuery) statement(a *sqlArgs, ctes []string) Executed {
 	sql := "with " + strings.Join(ctes, ",\n") + `
 select 'e', step, src, dst, n, 0::bigint, secs, null::text[] from kept
 union all
@@ -492,9 +510,9 @@ select 'n', step, label, null, n, ends, null, null from nodes nd
 where exists (select 1 from kept k where (k.step = nd.step and k.src = nd.label) or (k.step + 1 = nd.step and k.dst = nd.label))
 union all
 select 'j', 0, null, null, n, 0, secs, path from (
-  select path, count(*) as n, avg(secs) as secs from jr group by path order by count(*) desc, path collate "C" limit ` + a.addTyped(q.JourneyLimit, "int") + `
+  select path, n, secs from jn order by n desc, path collate "C" limit ` + a.addTyped(q.JourneyLimit, "int") + `
 ) j
 union all
-select 't', 0, null, null, count(*), count(distinct user_id), null, null from jr`
+select 't', 0, null, null, n, users, null, null from tot`
 	return Executed{SQL: sql, Args: a.vals}
 }

@@ -4,6 +4,7 @@ package analytics_test
 // following the five documented steps of analytics.PathsQuery.
 
 import (
+	"context"
 	"fmt"
 	"slices"
 	"sort"
@@ -12,6 +13,7 @@ import (
 	"time"
 
 	"github.com/bdc-analytics/bdc/pkg/analytics"
+	"github.com/bdc-analytics/bdc/pkg/store/testdb"
 )
 
 type refStep struct {
@@ -250,5 +252,42 @@ func comparePaths(t *testing.T, got, want *analytics.PathsResult) {
 	}
 	if len(got.Nodes) > analytics.MaxPathNodes {
 		t.Fatalf("%d nodes, over the node graph's limit", len(got.Nodes))
+	}
+}
+
+// TestPathsAcrossSessionCoverage ends the session rollup's coverage at the midnight the most
+// sessions cross: those sessions are rebuilt from their rows on both sides, and paths still
+// equal the reference.
+func TestPathsAcrossSessionCoverage(t *testing.T) {
+	d := testdb.Get(t)
+	ctx := t.Context()
+	ref := loadRef(t, d)
+	var cut time.Time
+	for at, n := range crossedMidnights(ref) {
+		if best := crossedMidnights(ref)[cut]; n > best || n == best && at.Before(cut) {
+			cut = at
+		}
+	}
+	resetRollup(ctx, t, d)
+	t.Cleanup(func() { resetRollup(context.Background(), t, d) })
+	if _, err := analytics.RefreshRollupsWith(ctx, d.DB, analytics.RefreshOptions{Until: cut}); err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("coverage ends at %s, crossed by %d sessions", cut, crossedMidnights(ref)[cut])
+	for _, q := range []analytics.PathsQuery{
+		{Query: analytics.Query{From: cut.AddDate(0, 0, -2), To: cut.AddDate(0, 0, 2)}, StepLimit: 10, EdgeLimit: 700, JourneyLimit: 100},
+		{Query: analytics.Query{From: cut.AddDate(0, 0, -7), To: cut.Add(3 * time.Hour)}, StartPoint: ev("activity"), EndPoint: ev("activity:page_view"), StepLimit: 4},
+	} {
+		if err := q.Validate(); err != nil {
+			t.Fatal(err)
+		}
+		got, err := analytics.NewEngine(d.DB).Paths(ctx, q)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !got.Executed.Rollup {
+			t.Error("the session rollup was not read")
+		}
+		comparePaths(t, got, ref.paths(q))
 	}
 }

@@ -22,6 +22,11 @@ import (
 // RollupName is the user_activity_daily row of bdc_analytics.rollup_watermark.
 const RollupName = "user_activity_daily"
 
+// SessionRollupName is the row of bdc_analytics.rollup_watermark of the session rollup
+// (migration 010), which paths read: its coverage is its own, since a platform that migrates
+// with a daily rollup in place gets its sessions on the next refresh.
+const SessionRollupName = "user_session_daily"
+
 // refreshLock is the advisory lock key that serialises refreshes across processes ("bdcr").
 const refreshLock = 0x62_64_63_72
 
@@ -49,8 +54,9 @@ type RefreshStats struct {
 	// TouchedDays is the number of already covered days recomputed because rows arrived for
 	// them since the last refresh.
 	TouchedDays int
-	// Rows is the number of rollup rows written.
-	Rows int64
+	// Rows is the number of daily rollup rows written; SessionRows the number of session rows.
+	Rows        int64
+	SessionRows int64
 }
 
 // RefreshRollups brings the daily activity rollup up to today (Europe/Paris), incrementally: see
@@ -99,13 +105,22 @@ func RefreshRollupsWith(ctx context.Context, db *store.DB, opts RefreshOptions) 
 	// queries that read only (user_id, day) need the visibility map, without which an
 	// index-only scan of the primary key visits the heap for every row; autovacuum would get
 	// there, but minutes later.
-	var tuples float64
-	if err := conn.QueryRow(ctx, "select reltuples from pg_class where oid = 'bdc_analytics.user_activity_daily'::regclass").Scan(&tuples); err != nil {
-		return stats, fmt.Errorf("couldn't read the rollup's statistics: %w", err)
-	}
-	if tuples < 0 || float64(stats.Rows) > 0.1*tuples {
-		if _, err := conn.Exec(ctx, "vacuum (analyze) bdc_analytics.user_activity_daily, bdc_analytics.user_activity_hourly"); err != nil {
-			return stats, fmt.Errorf("couldn't vacuum and analyze the rollup: %w", err)
+	for _, t := range []struct {
+		tables string
+		rows   int64
+	}{
+		{"bdc_analytics.user_activity_daily, bdc_analytics.user_activity_hourly", stats.Rows},
+		{"bdc_analytics.user_session_daily", stats.SessionRows},
+	} {
+		var tuples float64
+		first, _, _ := strings.Cut(t.tables, ",")
+		if err := conn.QueryRow(ctx, "select reltuples from pg_class where oid = $1::regclass", first).Scan(&tuples); err != nil {
+			return stats, fmt.Errorf("couldn't read the statistics of %s: %w", first, err)
+		}
+		if tuples < 0 || float64(t.rows) > 0.1*tuples {
+			if _, err := conn.Exec(ctx, "vacuum (analyze) "+t.tables); err != nil {
+				return stats, fmt.Errorf("couldn't vacuum and analyze %s: %w", t.tables, err)
+			}
 		}
 	}
 	return stats, nil
@@ -132,7 +147,52 @@ func settledHighID(ctx context.Context, conn *pgx.Conn) (int64, error) {
 	return high, nil
 }
 
+// refresh brings every rollup up to date in one transaction, each from its own watermark row;
+// the stats are the daily rollup's, with the session rows written.
 func refresh(ctx context.Context, tx pgx.Tx, high int64, opts RefreshOptions) (RefreshStats, error) {
+	stats, err := refreshSet(ctx, tx, high, opts, RollupName, writeDaily)
+	if err != nil {
+		return RefreshStats{}, err
+	}
+	sessions, err := refreshSet(ctx, tx, high, opts, SessionRollupName, writeSessions)
+	if err != nil {
+		return RefreshStats{}, err
+	}
+	stats.SessionRows = sessions.Rows
+	return stats, nil
+}
+
+// recompute says which days a refresh rewrites: those of touchedP (a date[] parameter of a) and
+// those matching rangeDel (a condition on a table's day) or, for raw rows (alias x), rangeRaw.
+// first is a build from scratch: every row of the tables goes.
+type recompute struct {
+	a                            *sqlArgs
+	touchedP, rangeDel, rangeRaw string
+	first                        bool
+}
+
+// days is the condition on a rollup table's day column (qualified by prefix) of the days to
+// recompute, with its arguments; every day on a first build.
+func (r recompute) days(prefix string) (string, []any) {
+	if r.first {
+		return "true", nil
+	}
+	return prefix + "day = any(" + r.touchedP + ") or (" + strings.ReplaceAll(r.rangeDel, "day ", prefix+"day ") + ")", r.a.vals
+}
+
+// clear deletes the days to recompute from table.
+func (r recompute) clear(ctx context.Context, tx pgx.Tx, table string) error {
+	cond, args := r.days("")
+	if _, err := tx.Exec(ctx, "delete from bdc_analytics."+table+" where "+cond, args...); err != nil {
+		return fmt.Errorf("couldn't delete the days of %s to recompute: %w", table, err)
+	}
+	return nil
+}
+
+// refreshSet refreshes the tables that the watermark row name covers: write rewrites their days
+// to recompute and returns the rows written.
+func refreshSet(ctx context.Context, tx pgx.Tx, high int64, opts RefreshOptions, name string,
+	write func(context.Context, pgx.Tx, recompute) (int64, error)) (RefreshStats, error) {
 	var (
 		lastID  int64
 		covered *time.Time // nil: nothing covered yet, or a full rebuild
@@ -140,11 +200,11 @@ func refresh(ctx context.Context, tx pgx.Tx, high int64, opts RefreshOptions) (R
 	)
 	var c time.Time
 	err := tx.QueryRow(ctx, "select last_id, covered_until from bdc_analytics.rollup_watermark where rollup = $1 for update",
-		RollupName).Scan(&lastID, &c)
+		name).Scan(&lastID, &c)
 	switch {
 	case errors.Is(err, pgx.ErrNoRows):
 	case err != nil:
-		return RefreshStats{}, fmt.Errorf("couldn't read the watermark: %w", err)
+		return RefreshStats{}, fmt.Errorf("couldn't read the watermark of %s: %w", name, err)
 	case opts.Full:
 		// Coverage never shrinks, not even on a rebuild: the engine reads it before its
 		// statement and relies on every day below it being present.
@@ -198,28 +258,54 @@ func refresh(ctx context.Context, tx pgx.Tx, high int64, opts RefreshOptions) (R
 		rangeDel = "day >= " + loP + " and " + rangeDel
 		rangeRaw = "x.occurred_at >= (" + loP + "::timestamp at time zone " + platformZone + ") and " + rangeRaw
 	}
+	rows, err := write(ctx, tx, recompute{a: a, touchedP: touchedP, rangeDel: rangeDel, rangeRaw: rangeRaw, first: covered == nil})
+	if err != nil {
+		return RefreshStats{}, err
+	}
+	if _, err := tx.Exec(ctx, `
+		insert into bdc_analytics.rollup_watermark (rollup, last_id, covered_until, refreshed_at)
+		values ($1, $2, $3, now())
+		on conflict (rollup) do update set last_id = excluded.last_id, covered_until = excluded.covered_until,
+			refreshed_at = excluded.refreshed_at`, name, newLast, newCovered); err != nil {
+		return RefreshStats{}, fmt.Errorf("couldn't advance the watermark of %s: %w", name, err)
+	}
+
+	stats := RefreshStats{LastID: newLast, CoveredUntil: newCovered, TouchedDays: len(touched), Rows: rows}
+	if covered != nil {
+		stats.NewDays = int(newCovered.Sub(*covered).Hours() / 24)
+	} else if err := tx.QueryRow(ctx, "select count(distinct day) from bdc_analytics."+name).Scan(&stats.NewDays); err != nil {
+		return RefreshStats{}, fmt.Errorf("couldn't count the rolled-up days: %w", err)
+	}
+	return stats, nil
+}
+
+// rawRows is a subquery of the raw activity rows of the days to recompute (alias x), with the
+// columns cols writes given the expression of the row's day.
+func (r recompute) rawRows(cols func(day string) string) string {
+	return `select ` + cols("(x.occurred_at at time zone "+platformZone+")::date") + `
+			from bdc.user_activities x
+			where ` + r.rangeRaw + `
+			union all
+			select ` + cols("t.day") + `
+			from unnest(` + r.touchedP + `) as t(day)
+			join bdc.user_activities x
+				on x.occurred_at >= (t.day::timestamp at time zone ` + platformZone + `)
+				and x.occurred_at < ((t.day + 1)::timestamp at time zone ` + platformZone + `)`
+}
+
+// writeDaily rewrites the days of the daily rollup, the hourly one and the events by type.
+func writeDaily(ctx context.Context, tx pgx.Tx, r recompute) (int64, error) {
 	for _, table := range []string{"user_activity_daily", "user_activity_hourly"} {
-		if covered == nil {
-			if _, err := tx.Exec(ctx, "delete from bdc_analytics."+table); err != nil {
-				return RefreshStats{}, fmt.Errorf("couldn't clear the rollup %s: %w", table, err)
-			}
-		} else if _, err := tx.Exec(ctx, "delete from bdc_analytics."+table+" where day = any("+touchedP+") or ("+rangeDel+")", a.vals...); err != nil {
-			return RefreshStats{}, fmt.Errorf("couldn't delete the days of %s to recompute: %w", table, err)
+		if err := r.clear(ctx, tx, table); err != nil {
+			return 0, err
 		}
 	}
 	// One statement writes the daily rows and, from the same rows read once, the hourly ones.
 	tag, err := tx.Exec(ctx, `
 		with base as materialized (
-			select x.user_id, (x.occurred_at at time zone `+platformZone+`)::date as day,
-				x.activity_type, x.feature, x.session_id, x.occurred_at
-			from bdc.user_activities x
-			where `+rangeRaw+`
-			union all
-			select x.user_id, t.day, x.activity_type, x.feature, x.session_id, x.occurred_at
-			from unnest(`+touchedP+`) as t(day)
-			join bdc.user_activities x
-				on x.occurred_at >= (t.day::timestamp at time zone `+platformZone+`)
-				and x.occurred_at < ((t.day + 1)::timestamp at time zone `+platformZone+`)
+			`+r.rawRows(func(day string) string {
+		return "x.user_id, " + day + " as day, x.activity_type, x.feature, x.session_id, x.occurred_at"
+	})+`
 		),
 		hourly as (
 			insert into bdc_analytics.user_activity_hourly (user_id, hour, day, events)
@@ -245,41 +331,79 @@ func refresh(ctx context.Context, tx pgx.Tx, high int64, opts RefreshOptions) (R
 		select d.user_id, d.day, d.n, d.sessions, t.counts, coalesce(f.counts, '{}'::jsonb), d.first_at, d.last_at
 		from daily d
 		join types t on t.user_id = d.user_id and t.day = d.day
-		left join features f on f.user_id = d.user_id and f.day = d.day`, a.vals...)
+		left join features f on f.user_id = d.user_id and f.day = d.day`, r.a.vals...)
 	if err != nil {
-		return RefreshStats{}, fmt.Errorf("couldn't write the rollup: %w", err)
+		return 0, fmt.Errorf("couldn't write the rollup: %w", err)
 	}
 	// The events per day and type of the same days, from the rows just written.
-	days, args := "true", []any(nil) // a first build: every day
-	if covered != nil {
-		days, args = "d.day = any("+touchedP+") or ("+strings.ReplaceAll(rangeDel, "day ", "d.day ")+")", a.vals
+	if err := r.clear(ctx, tx, "activity_type_daily"); err != nil {
+		return 0, err
 	}
-	if _, err := tx.Exec(ctx, "delete from bdc_analytics.activity_type_daily d where "+days, args...); err != nil {
-		return RefreshStats{}, fmt.Errorf("couldn't delete the days to recompute by type: %w", err)
-	}
+	days, args := r.days("d.")
 	if _, err := tx.Exec(ctx, `
 		insert into bdc_analytics.activity_type_daily (day, activity_type, events)
 		select d.day, t.key, sum(t.value::bigint)
 		from bdc_analytics.user_activity_daily d, jsonb_each_text(d.type_counts) as t
 		where `+days+`
 		group by d.day, t.key`, args...); err != nil {
-		return RefreshStats{}, fmt.Errorf("couldn't write the events by type: %w", err)
+		return 0, fmt.Errorf("couldn't write the events by type: %w", err)
 	}
-	if _, err := tx.Exec(ctx, `
-		insert into bdc_analytics.rollup_watermark (rollup, last_id, covered_until, refreshed_at)
-		values ($1, $2, $3, now())
-		on conflict (rollup) do update set last_id = excluded.last_id, covered_until = excluded.covered_until,
-			refreshed_at = excluded.refreshed_at`, RollupName, newLast, newCovered); err != nil {
-		return RefreshStats{}, fmt.Errorf("couldn't advance the watermark: %w", err)
-	}
+	return tag.RowsAffected(), nil
+}
 
-	stats := RefreshStats{LastID: newLast, CoveredUntil: newCovered, TouchedDays: len(touched), Rows: tag.RowsAffected()}
-	if covered != nil {
-		stats.NewDays = int(newCovered.Sub(*covered).Hours() / 24)
-	} else if err := tx.QueryRow(ctx, "select count(distinct day) from bdc_analytics.user_activity_daily").Scan(&stats.NewDays); err != nil {
-		return RefreshStats{}, fmt.Errorf("couldn't count the rolled-up days: %w", err)
+// writeSessions rewrites the days of the session rollup: per user, day and session, the runs of
+// equal consecutive activity types, with events ordered as paths order them (occurred_at, then
+// activity_type in byte order, then id). Rows go in day order, so that a range of days is a
+// range of pages.
+func writeSessions(ctx context.Context, tx pgx.Tx, r recompute) (int64, error) {
+	if err := r.clear(ctx, tx, "user_session_daily"); err != nil {
+		return 0, err
 	}
-	return stats, nil
+	tag, err := tx.Exec(ctx, `
+		insert into bdc_analytics.user_session_daily
+			(day, user_id, session_id, first_event_at, last_event_at, labels, starts, runs)
+		select day, user_id, session_id, min(first_at), max(last_at),
+			array_agg(activity_type order by run), array_agg(first_at order by run), array_agg(n order by run)
+		from (
+			select day, user_id, session_id, run, min(activity_type) as activity_type,
+				min(occurred_at) as first_at, max(occurred_at) as last_at, count(*)::int as n
+			from (
+				select *, count(*) filter (where prev is distinct from activity_type) over (w rows unbounded preceding) as run
+				from (
+					select *, lag(activity_type) over w as prev
+					from (`+r.rawRows(func(day string) string {
+		return "x.user_id, " + day + " as day, x.session_id, x.activity_type, x.occurred_at, x.id"
+	})+`
+					) raw
+					where session_id is not null
+					window w as (partition by user_id, day, session_id order by occurred_at, activity_type collate "C", id)
+				) e
+				window w as (partition by user_id, day, session_id order by occurred_at, activity_type collate "C", id)
+			) n
+			group by day, user_id, session_id, run
+		) g
+		group by day, user_id, session_id
+		order by day`, r.a.vals...)
+	if err != nil {
+		return 0, fmt.Errorf("couldn't write the session rollup: %w", err)
+	}
+	// Every row of a session with rows on several days says so, those of days not recomputed
+	// included. Rows are only ever added to a session (a Full rebuild starts over), so a flag
+	// once set stays true.
+	days, args := r.days("d.")
+	if _, err := tx.Exec(ctx, `
+		update bdc_analytics.user_session_daily s set spans_days = true
+		from (
+			select o.user_id, o.session_id
+			from (select distinct d.user_id, d.session_id from bdc_analytics.user_session_daily d where `+days+`) t
+			join bdc_analytics.user_session_daily o on o.user_id = t.user_id and o.session_id = t.session_id
+			group by o.user_id, o.session_id
+			having count(*) > 1
+		) m
+		where s.user_id = m.user_id and s.session_id = m.session_id and not s.spans_days`, args...); err != nil {
+		return 0, fmt.Errorf("couldn't flag the sessions over several days: %w", err)
+	}
+	return tag.RowsAffected(), nil
 }
 
 // platformLocation is DefaultTimeZone, embedded with time/tzdata.

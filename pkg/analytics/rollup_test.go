@@ -1,10 +1,13 @@
 package analytics_test
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"fmt"
 	"maps"
+	"slices"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -134,6 +137,85 @@ func checkRollup(t *testing.T, conn *pgx.Conn, until time.Time) {
 		}
 	}
 	checkHourly(t, conn, until)
+	checkSessions(t, conn, until)
+}
+
+// checkSessions compares the session rollup with the raw rows of the Europe/Paris days before
+// until, cut into runs in Go: per user, day and session, events in order of time, activity type
+// (bytes) and id, consecutive events of one type making one run.
+func checkSessions(t *testing.T, conn *pgx.Conn, until time.Time) {
+	t.Helper()
+	type key struct {
+		user         int64
+		day, session string
+	}
+	type event struct {
+		at  time.Time
+		typ string
+		id  int64
+	}
+	type row struct {
+		first, last time.Time
+		labels      []string
+		starts      []time.Time
+		runs        []int32
+	}
+	events := map[key][]event{}
+	rows, err := conn.Query(t.Context(), "select id, user_id, occurred_at, activity_type, session_id from bdc.user_activities where session_id is not null")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var (
+		k  key
+		ev event
+	)
+	end := until.Format(time.DateOnly)
+	if _, err := pgx.ForEachRow(rows, []any{&ev.id, &k.user, &ev.at, &ev.typ, &k.session}, func() error {
+		if k.day = ev.at.In(paris).Format(time.DateOnly); k.day < end {
+			events[k] = append(events[k], ev)
+		}
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	want := map[key]row{}
+	for k, evs := range events {
+		slices.SortFunc(evs, func(a, b event) int {
+			return cmp.Or(a.at.Compare(b.at), strings.Compare(a.typ, b.typ), cmp.Compare(a.id, b.id))
+		})
+		r := row{first: evs[0].at, last: evs[len(evs)-1].at}
+		for i, e := range evs {
+			if i > 0 && e.typ == evs[i-1].typ {
+				r.runs[len(r.runs)-1]++
+				continue
+			}
+			r.labels, r.starts, r.runs = append(r.labels, e.typ), append(r.starts, e.at), append(r.runs, 1)
+		}
+		want[k] = r
+	}
+	got := map[key]row{}
+	rows, err = conn.Query(t.Context(), `select user_id, day::text, session_id, first_event_at, last_event_at, labels, starts, runs
+		from bdc_analytics.user_session_daily`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var r row
+	if _, err := pgx.ForEachRow(rows, []any{&k.user, &k.day, &k.session, &r.first, &r.last, &r.labels, &r.starts, &r.runs}, func() error {
+		got[k] = r
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != len(want) {
+		t.Fatalf("session rollup has %d rows, want %d", len(got), len(want))
+	}
+	for k, w := range want {
+		g, ok := got[k]
+		if !ok || !g.first.Equal(w.first) || !g.last.Equal(w.last) || !slices.Equal(g.labels, w.labels) || !slices.Equal(g.runs, w.runs) ||
+			!slices.EqualFunc(g.starts, w.starts, time.Time.Equal) {
+			t.Fatalf("session rollup of %+v = %+v, want %+v", k, g, w)
+		}
+	}
 }
 
 // checkHourly compares the hourly rollup with the raw rows of the Europe/Paris days before
@@ -292,12 +374,18 @@ func TestRefreshRollupsIncrementalAndExact(t *testing.T) {
 
 	// Migration 009 creates the hourly rollup on a database whose daily rollup already covers
 	// days: it fills those days from the same rows. Taking it down and up again here must give
-	// back the hourly rows the refreshes wrote.
+	// back the hourly rows the refreshes wrote. Migration 010's session rollup starts empty, with
+	// no coverage of its own; the next refresh builds it whole, and only it.
 	if err := d.DB.MigrateTo(ctx, 8); err != nil {
 		t.Fatal(err)
 	}
-	if err := d.DB.MigrateTo(ctx, 9); err != nil {
+	if err := d.DB.MigrateTo(ctx, 10); err != nil {
 		t.Fatal(err)
+	}
+	checkHourly(t, conn, day(2026, 6, 2))
+	st, err = analytics.RefreshRollupsWith(ctx, d.DB, analytics.RefreshOptions{Until: day(2026, 6, 2)})
+	if err != nil || st.NewDays != 0 || st.Rows != 0 || st.SessionRows == 0 {
+		t.Fatalf("refresh after migration 010: %+v, %v", st, err)
 	}
 	checkRollup(t, conn, day(2026, 6, 2))
 

@@ -137,6 +137,11 @@ func TestValuesAreBound(t *testing.T) {
 	}
 }
 
+// sessionPaths builds a paths query from the session rollup.
+type sessionPaths struct{ *PathsQuery }
+
+func (q sessionPaths) build(covered *time.Time) Executed { return q.buildSessions(covered) }
+
 // TestGoldenSQL keeps the statements under review: `go test -run TestGoldenSQL -update`
 // rewrites testdata/*.sql after a deliberate change.
 func TestGoldenSQL(t *testing.T) {
@@ -195,6 +200,8 @@ func TestGoldenSQL(t *testing.T) {
 		"heatmap_by_activity_type":           &HeatmapQuery{Query: Query{From: from, To: to, TimeZone: "America/New_York", Filters: filters}, ByActivityType: true},
 		"heatmap_hourly_rollup": &HeatmapQuery{Query: Query{From: from.Add(17 * time.Minute), To: to.Add(-15 * time.Minute),
 			TimeZone: "America/New_York", Filters: filters}},
+		"paths_session_rollup": sessionPaths{&PathsQuery{Query: Query{From: from, To: to, Filters: filters},
+			StartPoint: Event{Kind: EventActivity, ActivityType: "login"}, EndPoint: Event{Kind: EventActivity, ActivityType: "booking"}}},
 	} {
 		golden[name] = func() (Executed, error) {
 			err := q.Validate()

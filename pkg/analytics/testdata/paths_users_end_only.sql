@@ -46,6 +46,12 @@ nodes as (
 jr as (
   select user_id, array_agg(label order by step) as path, extract(epoch from max(ts) - min(ts))::float8 as secs
   from pe group by user_id
+),
+jn as (
+  select path, count(*) as n, avg(secs) as secs from jr group by path
+),
+tot as (
+  select count(*) as n, count(distinct user_id) as users from jr
 )
 select 'e', step, src, dst, n, 0::bigint, secs, null::text[] from kept
 union all
@@ -53,10 +59,10 @@ select 'n', step, label, null, n, ends, null, null from nodes nd
 where exists (select 1 from kept k where (k.step = nd.step and k.src = nd.label) or (k.step + 1 = nd.step and k.dst = nd.label))
 union all
 select 'j', 0, null, null, n, 0, secs, path from (
-  select path, count(*) as n, avg(secs) as secs from jr group by path order by count(*) desc, path collate "C" limit $5::int
+  select path, n, secs from jn order by n desc, path collate "C" limit $5::int
 ) j
 union all
-select 't', 0, null, null, count(*), count(distinct user_id), null, null from jr
+select 't', 0, null, null, n, users, null, null from tot
 -- $1 = 2026-01-01T00:00:00Z
 -- $2 = 2026-06-01T00:00:00Z
 -- $3 = 5
