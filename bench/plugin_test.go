@@ -287,7 +287,7 @@ func trainOnce(b *testing.B, d *testdb.Database) {
 // alike, read it for the days it covers.
 func logRollup(b *testing.B, d *testdb.Database) {
 	var until *time.Time
-	err := d.DB.Pool.QueryRow(context.Background(), "select max(covered_until) from bdc_analytics.rollup_watermark").Scan(&until)
+	err := d.DB.Pool.QueryRow(context.Background(), "select covered_until from bdc_analytics.rollup_watermark where rollup = $1", analytics.RollupName).Scan(&until)
 	switch {
 	case err != nil:
 		b.Logf("activity rollup: %v", err)

@@ -10,6 +10,7 @@ import (
 	"github.com/grafana/grafana-plugin-sdk-go/backend"
 	"github.com/jackc/pgx/v5"
 
+	"github.com/bdc-analytics/bdc/pkg/analytics"
 	"github.com/bdc-analytics/bdc/pkg/store"
 )
 
@@ -68,7 +69,7 @@ func (ds *Datasource) CheckHealth(ctx context.Context, _ *backend.CheckHealthReq
 			return err
 		}
 		if rollup {
-			if err := tx.QueryRow(ctx, "select max(covered_until) from bdc_analytics.rollup_watermark").Scan(&h.RollupUntil); err != nil {
+			if err := tx.QueryRow(ctx, "select max(covered_until) from bdc_analytics.rollup_watermark where rollup = $1", analytics.RollupName).Scan(&h.RollupUntil); err != nil {
 				return err
 			}
 		}
