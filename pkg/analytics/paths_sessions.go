@@ -109,14 +109,14 @@ func (q *PathsQuery) buildSessions(covered *time.Time) Executed {
     `+raw+`
   ) e) e
 )`,
-		`ss as (
-  `+whole+`
-  union all
-  select user_id, array_agg(label order by run), array_agg(ts order by run), array_agg(n order by run) from (
+		`rs as (
+  select user_id, array_agg(label order by run) as labels, array_agg(ts order by run) as starts, array_agg(n order by run) as runs from (
     select user_id, sid, run, min(label) as label, min(ts) as ts, count(*)::int as n from rr group by user_id, sid, run
   ) g group by user_id, sid
 )`)
-	ctes = append(ctes, q.sessionSlices(a)...)
+	// Each part is sliced where it is read, so that the workers scanning the rollup slice too.
+	slice := q.sessionSlices(a)
+	ctes = append(ctes, "pa as (\n  "+slice("("+whole+")")+"\n  union all\n  "+slice("rs")+"\n)")
 	gaps := make([]string, q.StepLimit-1)
 	for i := range gaps {
 		gaps[i] = "sum(g" + strconv.Itoa(i+1) + ")"
@@ -150,10 +150,10 @@ func (q *PathsQuery) buildSessions(covered *time.Time) Executed {
 	return ex
 }
 
-// sessionSlices writes the CTE pa (user_id, p, g1…, dur): each session's path, the labels and first
-// instants of its runs from the anchors on, within the step limit, from ss (user_id, labels,
-// starts, runs), with the seconds between its steps.
-func (q *PathsQuery) sessionSlices(a *sqlArgs) []string {
+// sessionSlices returns a writer of the subquery (user_id, p, g1…, dur) of each session's path:
+// the labels and first instants of its runs from the anchors on, within the step limit, with
+// the seconds between its steps, from a subquery of sessions (user_id, labels, starts, runs).
+func (q *PathsQuery) sessionSlices(a *sqlArgs) func(from string) string {
 	hasStart, hasEnd := q.StartPoint != (Event{}), q.EndPoint != (Event{})
 	// first is the index of the first run at or after from (an SQL integer) matching e.
 	first := func(e Event, from string) string {
@@ -200,15 +200,15 @@ func (q *PathsQuery) sessionSlices(a *sqlArgs) []string {
 		cols = append(cols, "date_part('epoch', "+at(i)+" - "+at(i-1)+") as g"+strconv.Itoa(i))
 	}
 	cols = append(cols, "date_part('epoch', starts[hi] - starts[lo]) as dur")
-	return []string{`pa as (
-  select user_id, ` + strings.Join(cols, ", ") + ` from (
+	return func(from string) string {
+		return `select user_id, ` + strings.Join(cols, ", ") + ` from (
     select user_id, labels, starts, ` + lo + ` as lo, least(` + hi + `, cardinality(labels)) as hi from (
       select user_id, labels, starts, k, ` + m + ` as m from (
-        select user_id, labels, starts, runs, ` + k + ` as k from ss
+        select user_id, labels, starts, runs, ` + k + ` as k from ` + from + ` s
       ) s where k is not null
     ) s where m is not null and ` + keep + `
-  ) s
-)`}
+  ) s`
+	}
 }
 
 func maxTime(a, b time.Time) time.Time {
