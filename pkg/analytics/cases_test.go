@@ -89,6 +89,12 @@ func retentionCases(ref *refData) []retentionCase {
 	base := func(from, to time.Time) analytics.Query { return analytics.Query{From: from, To: to} }
 	return []retentionCase{
 		{"weekly_first_time_signup_activity", analytics.RetentionQuery{Query: base(day(2026, 1, 1), histTo)}, true},
+		// First-time cohorts whose returns are looked up per member in the rollup, by month
+		// and by day, cumulative too.
+		{"monthly_first_time_signup_resource_view", analytics.RetentionQuery{Query: base(day(2025, 11, 1), histTo), Period: "month",
+			TotalIntervals: 5, ReturningEntity: ev("activity:resource_view")}, true},
+		{"daily_first_time_signup_login_cumulative", analytics.RetentionQuery{Query: base(day(2026, 3, 1), day(2026, 5, 1)), Period: "day",
+			TotalIntervals: 10, ReturningEntity: ev("activity:login"), Cumulative: true}, true},
 		{"weekly_first_time_programme_completed_login_filtered", analytics.RetentionQuery{Query: analytics.Query{From: histFrom, To: histTo,
 			Filters: analytics.Filters{Region: []string{"ile-de-france", "occitanie", "bretagne", "grand-est"}}},
 			TotalIntervals: 8, TargetEntity: ev("programme_completed"), ReturningEntity: ev("activity:login"), Breakdown: "gender"}, true},

@@ -160,5 +160,20 @@ func (s *periodSQL) index(day string) string {
 	return e
 }
 
+// startOf is the SQL of the first day of the period numbered by the integer expression n, counted
+// as index counts them; n may lie past the range.
+func (s *periodSQL) startOf(n string) string {
+	if s.base != 0 {
+		n = "(" + n + ") - " + strconv.Itoa(s.base)
+	}
+	switch s.c.period {
+	case PeriodWeek:
+		return "(" + s.first.String() + " + 7 * (" + n + "))"
+	case PeriodMonth:
+		return "(" + s.first.String() + " + make_interval(months => " + n + "))::date"
+	}
+	return "(" + s.first.String() + " + (" + n + "))"
+}
+
 // firstDay is the SQL parameter holding the first day of period base.
 func (s *periodSQL) firstDay() string { return s.first.String() }

@@ -287,11 +287,24 @@ func (q *RetentionQuery) build(covered *time.Time) Executed {
   from (` + targets + `) e join pop p on p.user_id = e.user_id
   ` + filter + ps.firstDay() + `
 )`
-		// Each user's periods back, once each. From the rollup, the first of the user's days
-		// in each period: the rows come in (user_id, day) order from its primary key, so a
-		// window finds them without sorting or hashing; raw rows are hashed.
+		// Each user's periods back, once each. When the rollup holds every returning day of
+		// the range, each cohort member's days of the TotalIntervals-1 periods after the cohort's
+		// are looked up in its primary key: a cohort joins the range at some point, so this
+		// reads a fraction of the range's days. Otherwise, from the rollup, the first of the
+		// user's days in each period: the rows come in (user_id, day) order from its primary
+		// key, so a window finds them without sorting or hashing; raw rows are hashed.
 		// (Each call of days binds its arguments: call it once.)
-		if days.daysFromRollup(q.ReturningEntity, startTS, start) {
+		if days.rollupAlone(rollupCapable(q.ReturningEntity), startTS, start) {
+			hits = `hits as (
+  select t.bd, t.c, t.user_id, h.k from tgt t cross join lateral (
+    select distinct ` + period("r.day") + ` - t.c as k from bdc_analytics.user_activity_daily r
+    where ` + and("r.user_id = t.user_id", "r.day >= "+ps.startOf("t.c + 1"),
+				"r.day < least("+ps.startOf("t.c + "+a.addTyped(q.TotalIntervals, "int"))+", "+days.rollupEnd()+")",
+				rollupCond(a, q.ReturningEntity)) + `
+  ) h
+)`
+			ctes = append(ctes, tgt, hits)
+		} else if days.daysFromRollup(q.ReturningEntity, startTS, start) {
 			ret = `ret as (
   select user_id, p from (
     select e.user_id, ` + period("e.day") + ` as p, lag(` + period("e.day") + `) over (partition by e.user_id order by e.day) as prev
@@ -302,13 +315,15 @@ func (q *RetentionQuery) build(covered *time.Time) Executed {
 		} else {
 			ret = "ret as (\n  select distinct e.user_id, " + period("e.day") + " as p\n  from (" + days.days(q.ReturningEntity, startTS, start) + ") e\n)"
 		}
-		// One cohort per user: pair it with the user's periods directly.
-		hits = `hits as (
+		if ret != "" {
+			// One cohort per user: pair it with the user's periods directly.
+			hits = `hits as (
   select t.bd, t.c, t.user_id, r.p - t.c as k
   from tgt t join ret r on r.user_id = t.user_id
   where r.p > t.c and r.p < t.c + ` + a.addTyped(q.TotalIntervals, "int") + `
 )`
-		ctes = append(ctes, tgt, ret, hits)
+			ctes = append(ctes, tgt, ret, hits)
+		}
 	} else {
 		tgt = `tgt as (
   select distinct p.bd, e.user_id, ` + period("e.day") + ` as c

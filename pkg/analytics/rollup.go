@@ -511,6 +511,19 @@ func (r *dayReader) daysFromRollup(e Event, lo time.Time, loDay civil) bool {
 	return r.usesRollup(rollupCapable(e), lo, loDay)
 }
 
+// rollupAlone reports whether read, given the same arguments, reads the rollup and nothing raw:
+// the rollup covers every day up to the query's end. Then rollupDays bounds the rollup's days.
+func (r *dayReader) rollupAlone(capable bool, lo time.Time, loDay civil) bool {
+	return r.usesRollup(capable, lo, loDay) && !r.cutT.Before(r.toT)
+}
+
+// rollupEnd is the SQL parameter of the first day the rollup is not read for (the query's end
+// or the rollup's coverage), and notes the rollup as read.
+func (r *dayReader) rollupEnd() string {
+	r.used = true
+	return r.a.addTyped(r.cut, "date")
+}
+
 // lower is the condition "ts at or after from", or none when from is zero.
 func (r *dayReader) lower(ts string, from time.Time) string {
 	if from.IsZero() {

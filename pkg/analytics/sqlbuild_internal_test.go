@@ -155,6 +155,12 @@ func TestGoldenSQL(t *testing.T) {
 			err := q.Validate()
 			return q.build(ptr(time.Date(2026, 3, 15, 0, 0, 0, 0, time.UTC))), err
 		},
+		"retention_monthly_first_time_lookup": func() (Executed, error) {
+			q := RetentionQuery{Query: Query{From: from, To: time.Date(2026, 3, 1, 0, 0, 0, 0, platformLocation), Filters: filters},
+				Period: PeriodMonth, ReturningEntity: Event{Kind: EventActivity, Feature: "documents"}, Breakdown: BreakdownGender}
+			err := q.Validate()
+			return q.build(ptr(time.Date(2026, 3, 15, 0, 0, 0, 0, time.UTC))), err
+		},
 		"retention_monthly_recurring_filtered_raw": func() (Executed, error) {
 			q := RetentionQuery{Query: Query{From: from, To: to, TimeZone: "America/New_York", Filters: filters}, Period: PeriodMonth,
 				RetentionType: RetentionRecurring, TargetEntity: Event{Kind: EventActivity, Feature: "documents"},
