@@ -114,7 +114,8 @@ bench-go:
 	BDC_BENCH_RESULTS=$(CURDIR)/$(BENCH_RAW) BDC_BENCH_USERS=$(BENCH_USERS) BDC_BENCH_APPOINTMENTS=$(BENCH_APPOINTMENTS) \
 		$(GO) test -run '^$$' -bench '$(BENCH)' -benchtime 1x -count $(BENCH_COUNT) -timeout 100m ./bench/ 2>&1 | tee $(BENCH_LOGS)/bench.log
 
-## bench-fuzz: every Fuzz target of the repository for FUZZTIME each (one `go test -fuzz` each).
+## bench-fuzz: every Fuzz target of the repository for FUZZTIME each (one `go test -fuzz` each). A run
+## that fails only by the fuzzing engine's deadline race (no failing input written) runs once more.
 bench-fuzz:
 	@: > $(BENCH_LOGS)/fuzz.log; status=0; \
 	for hit in $$(grep -rHoE --include='*_test.go' --exclude-dir=node_modules --exclude-dir=.git '^func Fuzz[A-Za-z0-9_]+' . \
@@ -122,7 +123,15 @@ bench-fuzz:
 		dir=$${hit%%:*}; name=$${hit##*:}; \
 		echo "=== fuzz $$dir $$name" | tee -a $(BENCH_LOGS)/fuzz.log; \
 		fuzztime=$(FUZZTIME); [[ " $(FUZZ_SLOW) " == *" $$name "* ]] && fuzztime=$(FUZZTIME_SLOW); \
-		$(GO) test -run '^$$' -fuzz "^$$name\$$" -fuzztime $$fuzztime "$$dir" 2>&1 | tee -a $(BENCH_LOGS)/fuzz.log || status=1; \
+		for attempt in 1 2; do \
+			rc=0; out=$$($(GO) test -run '^$$' -fuzz "^$$name\$$" -fuzztime $$fuzztime "$$dir" 2>&1) || rc=$$?; \
+			if [ $$rc -ne 0 ] && [ $$attempt -eq 1 ] && grep -q 'context deadline exceeded' <<<"$$out" && ! grep -q 'Failing input written' <<<"$$out"; then \
+				{ echo "(this run failed only by the fuzzing engine's own deadline race at the end of -fuzztime, golang/go#75804, fixed in Go 1.27, with no failing input written: its output indented, then the run again)"; \
+					printf '%s\n' "$$out" | sed 's/^/    /'; } | tee -a $(BENCH_LOGS)/fuzz.log; continue; \
+			fi; \
+			printf '%s\n' "$$out" | tee -a $(BENCH_LOGS)/fuzz.log; \
+			[ $$rc -eq 0 ] || status=1; break; \
+		done; \
 	done; exit $$status
 
 ## bench-load: the load test's long form (wrk on /metrics for BENCH_LOAD_DURATION during refreshes).
