@@ -87,8 +87,10 @@ func (r *Refresher) Refresh(ctx context.Context) {
 		r.covered.Set(float64(time.Date(y, m, d, 0, 0, 0, 0, loc).Unix()))
 	}
 	r.rows.Add(float64(stats.Rows))
-	if stats.NewDays > 0 || stats.TouchedDays > 0 {
+	// A refresh that only builds the session rollup (the first after migration 010) says so too.
+	if stats.NewDays > 0 || stats.TouchedDays > 0 || stats.SessionRows > 0 {
 		r.logger.Info("rollup refreshed", "new_days", stats.NewDays, "touched_days", stats.TouchedDays, "rows", stats.Rows,
-			"covered_until", stats.CoveredUntil.Format(time.DateOnly), "duration", time.Since(begin).Round(time.Millisecond))
+			"session_rows", stats.SessionRows, "covered_until", stats.CoveredUntil.Format(time.DateOnly),
+			"duration", time.Since(begin).Round(time.Millisecond))
 	}
 }
