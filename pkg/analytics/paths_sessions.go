@@ -96,24 +96,11 @@ func (q *PathsQuery) buildSessions(covered *time.Time) Executed {
 	if after {
 		raw += "\n    union all\n    select user_id, sid, ts, label, id from af"
 	}
-	// Ordered as the refresh orders them; the ids are unique, so the running count's default
-	// frame ends at the current row.
-	order := `(partition by user_id, sid collate "C" order by ts, label collate "C", id)`
 	ctes = append(ctes,
 		"sp as (\n  select user_id, sid, min(f) as f, max(l) as l from (\n  "+strings.Join(split, "\n  union all\n  ")+
 			"\n  ) s where user_id in (select user_id from pop) group by user_id, sid\n)",
-		// The split sessions' runs, as the refresh draws them.
-		`rr as (
-  select user_id, sid, ts, label, count(*) filter (where prev is distinct from label) over `+order+` as run
-  from (select *, lag(label) over `+order+` as prev from (
-    `+raw+`
-  ) e) e
-)`,
-		`rs as (
-  select user_id, array_agg(label order by run) as labels, array_agg(ts order by run) as starts, array_agg(n order by run) as runs from (
-    select user_id, sid, run, min(label) as label, min(ts) as ts, count(*)::int as n from rr group by user_id, sid, run
-  ) g group by user_id, sid
-)`)
+		// The split sessions' runs, cut as the refresh cuts them.
+		"rs as (\n  select user_id, labels, starts, runs from (\n  "+sessionRuns(raw, "user_id, sid")+"\n  ) s\n)")
 	// Each part is sliced where it is read, so that the workers scanning the rollup slice too.
 	slice := q.sessionSlices(a)
 	ctes = append(ctes, "pa as (\n  "+slice("("+whole+")")+"\n  union all\n  "+slice("rs")+"\n)")

@@ -351,6 +351,27 @@ func writeDaily(ctx context.Context, tx pgx.Tx, r recompute) (int64, error) {
 	return tag.RowsAffected(), nil
 }
 
+// sessionRuns is the SQL that cuts sessions into runs, for the refresh and for the sessions paths
+// rebuild from raw rows: from rows (columns keys, ts, label, id), one row per value of keys with
+// labels, starts and runs (the label, first instant and number of events of each run of equal
+// consecutive labels) and the session's first_at and last_at. Events are ordered by time, then
+// label in byte order, then id; the ids are unique, so the running count's default frame ends
+// at the current row.
+func sessionRuns(rows, keys string) string {
+	w := `(partition by ` + keys + ` order by ts, label collate "C", id)`
+	return `select ` + keys + `, array_agg(label order by run) as labels, array_agg(first_at order by run) as starts,
+    array_agg(n order by run) as runs, min(first_at) as first_at, max(last_at) as last_at
+  from (
+    select ` + keys + `, run, min(label) as label, min(ts) as first_at, max(ts) as last_at, count(*)::int as n
+    from (
+      select *, count(*) filter (where prev is distinct from label) over ` + w + ` as run
+      from (select *, lag(label) over ` + w + ` as prev from (` + rows + `) e) e
+    ) e
+    group by ` + keys + `, run
+  ) g
+  group by ` + keys
+}
+
 // writeSessions rewrites the days of the session rollup: per user, day and session, the runs of
 // equal consecutive activity types, with events ordered as paths order them (occurred_at, then
 // activity_type in byte order, then id). Rows go in day order, so that a range of days is a
@@ -359,30 +380,14 @@ func writeSessions(ctx context.Context, tx pgx.Tx, r recompute) (int64, error) {
 	if err := r.clear(ctx, tx, "user_session_daily"); err != nil {
 		return 0, err
 	}
+	raw := "select * from (" + r.rawRows(func(day string) string {
+		return "x.user_id, " + day + " as day, x.session_id, x.occurred_at as ts, x.activity_type as label, x.id"
+	}) + ") raw where session_id is not null"
 	tag, err := tx.Exec(ctx, `
 		insert into bdc_analytics.user_session_daily
 			(day, user_id, session_id, first_event_at, last_event_at, labels, starts, runs)
-		select day, user_id, session_id, min(first_at), max(last_at),
-			array_agg(activity_type order by run), array_agg(first_at order by run), array_agg(n order by run)
-		from (
-			select day, user_id, session_id, run, min(activity_type) as activity_type,
-				min(occurred_at) as first_at, max(occurred_at) as last_at, count(*)::int as n
-			from (
-				select *, count(*) filter (where prev is distinct from activity_type) over (w rows unbounded preceding) as run
-				from (
-					select *, lag(activity_type) over w as prev
-					from (`+r.rawRows(func(day string) string {
-		return "x.user_id, " + day + " as day, x.session_id, x.activity_type, x.occurred_at, x.id"
-	})+`
-					) raw
-					where session_id is not null
-					window w as (partition by user_id, day, session_id order by occurred_at, activity_type collate "C", id)
-				) e
-				window w as (partition by user_id, day, session_id order by occurred_at, activity_type collate "C", id)
-			) n
-			group by day, user_id, session_id, run
-		) g
-		group by day, user_id, session_id
+		select day, user_id, session_id, first_at, last_at, labels, starts, runs
+		from (`+sessionRuns(raw, "user_id, day, session_id")+`) s
 		order by day`, r.a.vals...)
 	if err != nil {
 		return 0, fmt.Errorf("couldn't write the session rollup: %w", err)

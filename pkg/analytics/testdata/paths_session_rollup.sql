@@ -19,23 +19,27 @@ sp as (
     join bdc_analytics.user_session_daily r on (r.day >= $7::date and r.day <= $9::date and r.last_event_at >= $5::timestamptz and r.first_event_at < $6::timestamptz and r.user_id = f.user_id and r.session_id = f.sid)
   ) s where user_id in (select user_id from pop) group by user_id, sid
 ),
-rr as (
-  select user_id, sid, ts, label, count(*) filter (where prev is distinct from label) over (partition by user_id, sid collate "C" order by ts, label collate "C", id) as run
-  from (select *, lag(label) over (partition by user_id, sid collate "C" order by ts, label collate "C", id) as prev from (
-    select s.user_id, s.sid, x.occurred_at as ts, x.activity_type as label, x.id
+rs as (
+  select user_id, labels, starts, runs from (
+  select user_id, sid, array_agg(label order by run) as labels, array_agg(first_at order by run) as starts,
+    array_agg(n order by run) as runs, min(first_at) as first_at, max(last_at) as last_at
+  from (
+    select user_id, sid, run, min(label) as label, min(ts) as first_at, max(ts) as last_at, count(*)::int as n
+    from (
+      select *, count(*) filter (where prev is distinct from label) over (partition by user_id, sid order by ts, label collate "C", id) as run
+      from (select *, lag(label) over (partition by user_id, sid order by ts, label collate "C", id) as prev from (select s.user_id, s.sid, x.occurred_at as ts, x.activity_type as label, x.id
     from sp s cross join lateral (
       select x.occurred_at, x.activity_type, x.id from bdc.user_activities x
       where x.user_id = s.user_id and x.session_id = s.sid
         and x.occurred_at >= greatest(s.f, $5::timestamptz) and x.occurred_at <= s.l and x.occurred_at < $10::timestamptz
     ) x
     union all
-    select user_id, sid, ts, label, id from af
-  ) e) e
-),
-rs as (
-  select user_id, array_agg(label order by run) as labels, array_agg(ts order by run) as starts, array_agg(n order by run) as runs from (
-    select user_id, sid, run, min(label) as label, min(ts) as ts, count(*)::int as n from rr group by user_id, sid, run
-  ) g group by user_id, sid
+    select user_id, sid, ts, label, id from af) e) e
+    ) e
+    group by user_id, sid, run
+  ) g
+  group by user_id, sid
+  ) s
 ),
 pa as (
   select user_id, labels[lo:hi] as p, date_part('epoch', starts[lo + 1] - starts[lo]) as g1, date_part('epoch', starts[lo + 2] - starts[lo + 1]) as g2, date_part('epoch', starts[lo + 3] - starts[lo + 2]) as g3, date_part('epoch', starts[lo + 4] - starts[lo + 3]) as g4, date_part('epoch', starts[hi] - starts[lo]) as dur from (
