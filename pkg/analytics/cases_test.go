@@ -225,6 +225,9 @@ func lifecycleCases(t *testing.T, ref *refData) []kindCase {
 	cases := []queryCase[analytics.LifecycleQuery]{
 		{"weekly_activity", analytics.LifecycleQuery{Query: base(day(2026, 1, 1), histTo)}, true},
 		{"daily_login_across_dst", analytics.LifecycleQuery{Query: base(day(2026, 3, 20), day(2026, 4, 12)), Interval: "day", Event: ev("activity:login")}, true},
+		{"daily_activity_filtered_across_dst", analytics.LifecycleQuery{Query: analytics.Query{From: day(2026, 3, 20), To: day(2026, 4, 12),
+			Filters: analytics.Filters{AcquisitionChannel: []string{"cpf", "referral"}}}, Interval: "day"}, true},
+		{"monthly_activity", analytics.LifecycleQuery{Query: base(day(2025, 11, 1), histTo), Interval: "month"}, true},
 		{"monthly_utc_whole_history", analytics.LifecycleQuery{Query: analytics.Query{From: histFrom, To: histTo, TimeZone: "UTC"}, Interval: "Month"}, false},
 		{"weekly_appointments_by_channel_filter", analytics.LifecycleQuery{Query: analytics.Query{From: day(2025, 12, 15), To: histTo,
 			Filters: analytics.Filters{AcquisitionChannel: []string{"cpf", "employer"}}}, Event: ev("appointment_completed")}, false},
@@ -253,6 +256,8 @@ func stickinessCases(t *testing.T, ref *refData) []kindCase {
 	cases := []queryCase[analytics.StickinessQuery]{
 		{"weekly_activity", analytics.StickinessQuery{Query: base(day(2026, 3, 1), histTo)}, true},
 		{"monthly_login_across_dst", analytics.StickinessQuery{Query: base(day(2026, 2, 10), day(2026, 4, 20)), Event: ev("activity:login"), Period: "month"}, true},
+		{"monthly_activity_filtered_across_dst", analytics.StickinessQuery{Query: analytics.Query{From: day(2026, 2, 10), To: day(2026, 4, 20),
+			Filters: analytics.Filters{Region: []string{"ile-de-france", "bretagne", "occitanie"}, Gender: []string{"female"}}}, Period: "month"}, true},
 		{"weekly_utc_whole_history", analytics.StickinessQuery{Query: analytics.Query{From: histFrom, To: histTo, TimeZone: "UTC"}}, false},
 		{"appointments_filtered", analytics.StickinessQuery{Query: analytics.Query{From: day(2026, 1, 1), To: histTo,
 			Filters: analytics.Filters{AppointmentChannel: []string{"phone", "video"}, Region: []string{"ile-de-france", "occitanie", "grand-est"}}},

@@ -135,6 +135,9 @@ func (q *LifecycleQuery) build(covered *time.Time) Executed {
 	// Period numbers count from the period before the range (-1); older days fold into -2,
 	// which no period's "p - 1" matches.
 	ps := cal.sql(a, -1)
+	if prev := days.prevDays(q.Event, cal.start(-1)); prev != "" {
+		return q.buildFromPrevDays(a, pop, ps, prev, days)
+	}
 	evt := days.days(q.Event, time.Time{}, civil{})
 	// One pass over the days in index order, and one hash aggregate with two grouping sets: the
 	// statuses by period, the dormant users by the period after theirs.
@@ -156,5 +159,36 @@ select grouping(p) = 0, coalesce(p, d),
   count(*) filter (where p >= -1 and next is distinct from p and (next is null or next > d))
 from st
 group by grouping sets ((p), (d))`
+	return Executed{SQL: sql, Args: a.vals, Rollup: days.used}
+}
+
+// buildFromPrevDays writes the statement from the rollup's days with their previous day of
+// activity (prev, from the period before the range on), with no window: the first day of a
+// user in a period takes its status from the period of the previous day, and the users dormant
+// in a period are those active in the one before less those returning.
+func (q *LifecycleQuery) buildFromPrevDays(a *sqlArgs, pop string, ps *periodSQL, prev string, days *dayReader) Executed {
+	sql := "with " + pop + `,
+st as (
+  select e.p, e.prev_day is null as fresh, e.pp
+  from (
+    select r.prev_day, ` + ps.index("r.day") + ` as p,
+      case when r.prev_day >= ` + ps.firstDay() + ` then ` + ps.index("r.prev_day") + ` else -2 end as pp
+    from (` + prev + `) r
+    where r.user_id in (select user_id from pop)
+  ) e
+  where e.pp <> e.p
+),
+agg as (
+  select p, count(*) filter (where fresh) as fresh, count(*) filter (where not fresh and pp = p - 1) as back,
+    count(*) filter (where not fresh and pp < p - 1) as revived
+  from st
+  group by p
+)
+select true, p, fresh, back, revived, 0::bigint from agg
+union all
+select false, g.p, 0, 0, 0, coalesce(b.fresh + b.back + b.revived, 0) - coalesce(n.back, 0)
+from generate_series(0, ` + a.addTyped(q.calendar().count()-1, "int") + `) as g(p)
+left join agg b on b.p = g.p - 1
+left join agg n on n.p = g.p`
 	return Executed{SQL: sql, Args: a.vals, Rollup: days.used}
 }

@@ -313,7 +313,8 @@ func writeDaily(ctx context.Context, tx pgx.Tx, r recompute) (int64, error) {
 		),
 		daily as (
 			select user_id, day, count(*) as n, count(distinct session_id) as sessions,
-				min(occurred_at) as first_at, max(occurred_at) as last_at
+				min(occurred_at) as first_at, max(occurred_at) as last_at,
+				lag(day) over (partition by user_id order by day) as prev
 			from base group by user_id, day
 		),
 		types as (
@@ -327,19 +328,34 @@ func writeDaily(ctx context.Context, tx pgx.Tx, r recompute) (int64, error) {
 			group by user_id, day
 		)
 		insert into bdc_analytics.user_activity_daily
-			(user_id, day, event_count, session_count, type_counts, feature_counts, first_event_at, last_event_at)
-		select d.user_id, d.day, d.n, d.sessions, t.counts, coalesce(f.counts, '{}'::jsonb), d.first_at, d.last_at
+			(user_id, day, event_count, session_count, type_counts, feature_counts, first_event_at, last_event_at, prev_day)
+		select d.user_id, d.day, d.n, d.sessions, t.counts, coalesce(f.counts, '{}'::jsonb), d.first_at, d.last_at, d.prev
 		from daily d
 		join types t on t.user_id = d.user_id and t.day = d.day
 		left join features f on f.user_id = d.user_id and f.day = d.day`, r.a.vals...)
 	if err != nil {
 		return 0, fmt.Errorf("couldn't write the rollup: %w", err)
 	}
+	days, args := r.days("d.")
+	// The rows just written know their previous day among themselves only: on a first build
+	// that is every row, otherwise the users active on those days get their days' previous
+	// days again, the later rows' included.
+	if !r.first {
+		if _, err := tx.Exec(ctx, `
+		update bdc_analytics.user_activity_daily t set prev_day = s.prev
+		from (
+			select o.user_id, o.day, lag(o.day) over (partition by o.user_id order by o.day) as prev
+			from bdc_analytics.user_activity_daily o
+			where o.user_id in (select d.user_id from bdc_analytics.user_activity_daily d where `+days+`)
+		) s
+		where t.user_id = s.user_id and t.day = s.day and t.prev_day is distinct from s.prev`, args...); err != nil {
+			return 0, fmt.Errorf("couldn't set the previous days of activity: %w", err)
+		}
+	}
 	// The events per day and type of the same days, from the rows just written.
 	if err := r.clear(ctx, tx, "activity_type_daily"); err != nil {
 		return 0, err
 	}
-	days, args := r.days("d.")
 	if _, err := tx.Exec(ctx, `
 		insert into bdc_analytics.activity_type_daily (day, activity_type, events)
 		select d.day, t.key, sum(t.value::bigint)
@@ -503,6 +519,18 @@ func (r *dayReader) features(lo time.Time, loDay civil) string {
 		return "select r.user_id, r.day, f.key as feature, f.value::int as n from bdc_analytics.user_activity_daily r" +
 			" cross join lateral jsonb_each_text(r.feature_counts) as f(key, value) where " + days
 	})
+}
+
+// prevDays returns a subquery of rows (user_id, day, prev_day), one per user and day with
+// activity from loDay on and before the query's end, prev_day being the user's previous day
+// with activity (null on their first): from the rollup alone, when e is any activity and the
+// rollup covers every day up to the query's end; "" when it cannot answer.
+func (r *dayReader) prevDays(e Event, loDay civil) string {
+	if e.Kind != EventActivity || e.ActivityType != "" || e.Feature != "" || !r.rollupAlone(true, midnight(loDay, platformLocation), loDay) {
+		return ""
+	}
+	return "select r.user_id, r.day, r.prev_day from bdc_analytics.user_activity_daily r where r.day >= " +
+		r.a.addTyped(loDay, "date") + " and r.day < " + r.rollupEnd()
 }
 
 // usesRollup reports whether read reads the rollup, given the same arguments.

@@ -17,6 +17,7 @@ import (
 
 	"github.com/bdc-analytics/bdc/pkg/analytics"
 	"github.com/bdc-analytics/bdc/pkg/demo"
+	"github.com/bdc-analytics/bdc/pkg/store"
 	"github.com/bdc-analytics/bdc/pkg/store/testdb"
 )
 
@@ -24,6 +25,7 @@ type rollupRow struct {
 	events, sessions int
 	types, features  map[string]int
 	first, last      time.Time
+	prev             string // the user's previous day with activity, "" on the first
 }
 
 type rollupKey struct {
@@ -84,13 +86,23 @@ func wantRollup(t *testing.T, conn *pgx.Conn, until time.Time) map[rollupKey]*ro
 	for k, s := range sessions {
 		out[k].sessions = len(s)
 	}
+	byUser := map[int64][]string{}
+	for k := range out {
+		byUser[k.user] = append(byUser[k.user], k.day)
+	}
+	for user, days := range byUser {
+		slices.Sort(days)
+		for i := 1; i < len(days); i++ {
+			out[rollupKey{user, days[i]}].prev = days[i-1]
+		}
+	}
 	return out
 }
 
 func gotRollup(t *testing.T, conn *pgx.Conn) map[rollupKey]*rollupRow {
 	t.Helper()
 	rows, err := conn.Query(t.Context(), `select user_id, day, event_count, session_count, type_counts, feature_counts,
-		first_event_at, last_event_at from bdc_analytics.user_activity_daily`)
+		first_event_at, last_event_at, coalesce(prev_day::text, '') from bdc_analytics.user_activity_daily`)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -103,7 +115,7 @@ func gotRollup(t *testing.T, conn *pgx.Conn) map[rollupKey]*rollupRow {
 			r            rollupRow
 			types, feats []byte
 		)
-		if err := rows.Scan(&uid, &d, &r.events, &r.sessions, &types, &feats, &r.first, &r.last); err != nil {
+		if err := rows.Scan(&uid, &d, &r.events, &r.sessions, &types, &feats, &r.first, &r.last, &r.prev); err != nil {
 			t.Fatal(err)
 		}
 		if err := json.Unmarshal(types, &r.types); err != nil {
@@ -132,7 +144,7 @@ func checkRollup(t *testing.T, conn *pgx.Conn, until time.Time) {
 			t.Fatalf("rollup lacks user %d on %s", k.user, k.day)
 		}
 		if g.events != w.events || g.sessions != w.sessions || !maps.Equal(g.types, w.types) || !maps.Equal(g.features, w.features) ||
-			!g.first.Equal(w.first) || !g.last.Equal(w.last) {
+			!g.first.Equal(w.first) || !g.last.Equal(w.last) || g.prev != w.prev {
 			t.Fatalf("rollup of user %d on %s = %+v, want %+v", k.user, k.day, g, w)
 		}
 	}
@@ -375,11 +387,12 @@ func TestRefreshRollupsIncrementalAndExact(t *testing.T) {
 	// Migration 009 creates the hourly rollup on a database whose daily rollup already covers
 	// days: it fills those days from the same rows. Taking it down and up again here must give
 	// back the hourly rows the refreshes wrote. Migration 010's session rollup starts empty, with
-	// no coverage of its own; the next refresh builds it whole, and only it.
+	// no coverage of its own; the next refresh builds it whole, and only it. Migration 011 gives
+	// the rows in place their previous days (checkRollup compares them).
 	if err := d.DB.MigrateTo(ctx, 8); err != nil {
 		t.Fatal(err)
 	}
-	if err := d.DB.MigrateTo(ctx, 10); err != nil {
+	if err := d.DB.MigrateTo(ctx, store.LatestSchemaVersion()); err != nil {
 		t.Fatal(err)
 	}
 	checkHourly(t, conn, day(2026, 6, 2))

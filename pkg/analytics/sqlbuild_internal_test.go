@@ -77,6 +77,8 @@ func TestValuesAreBound(t *testing.T) {
 		AgeBand: []string{"25-34"}, TrainerID: []int64{7}, AppointmentChannel: []string{evil}}
 	base := Query{From: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC), To: time.Date(2026, 3, 1, 0, 0, 0, 0, time.UTC), Filters: f}
 	target := Event{Kind: EventActivity, ActivityType: evil, Feature: evil + "2"}
+	parisBase := base // ends at midnight in Paris: the rollup can hold its every day
+	parisBase.To = time.Date(2026, 3, 1, 0, 0, 0, 0, platformLocation)
 	for _, period := range []Period{PeriodDay, PeriodWeek, PeriodMonth} {
 		for _, typ := range []RetentionType{RetentionFirstTime, RetentionRecurring} {
 			for _, covered := range []*time.Time{nil, ptr(time.Date(2026, 2, 10, 0, 0, 0, 0, time.UTC))} {
@@ -110,6 +112,8 @@ func TestValuesAreBound(t *testing.T) {
 			&HeatmapQuery{Query: base, Event: Event{Kind: EventAppointmentBooked}},
 			&HeatmapQuery{Query: base}, // the hourly rollup, with covered
 			&StickinessQuery{Query: base, Event: evilEvent, Period: PeriodMonth},
+			wholeRollup{&LifecycleQuery{Query: parisBase}},
+			wholeRollup{&StickinessQuery{Query: parisBase}},
 			&EngagementQuery{Query: base, Breakdown: BreakdownAgeBand},
 			&SegmentsQuery{Query: base, IncludeMembers: true},
 			&SegmentsQuery{Query: base, Method: SegmentKMeans},
@@ -137,6 +141,19 @@ func TestValuesAreBound(t *testing.T) {
 	}
 }
 
+// wholeRollup builds a query with the daily rollup covering its whole range.
+type wholeRollup struct {
+	q interface {
+		Validate() error
+		build(*time.Time) Executed
+	}
+}
+
+func (w wholeRollup) Validate() error { return w.q.Validate() }
+func (w wholeRollup) build(*time.Time) Executed {
+	return w.q.build(ptr(time.Date(2026, 7, 1, 0, 0, 0, 0, time.UTC)))
+}
+
 // sessionPaths builds a paths query from the session rollup.
 type sessionPaths struct{ *PathsQuery }
 
@@ -147,6 +164,7 @@ func (q sessionPaths) build(covered *time.Time) Executed { return q.buildSession
 func TestGoldenSQL(t *testing.T) {
 	from := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
 	to := time.Date(2026, 6, 1, 0, 0, 0, 0, time.UTC)
+	parisTo := time.Date(2026, 6, 1, 0, 0, 0, 0, platformLocation) // the rollup's whole last day
 	filters := Filters{Region: []string{"bretagne"}, AgeBand: []string{"25-34", "65+"}, AppointmentChannel: []string{"video"}}
 	steps := []Event{{Kind: EventSignup}, {Kind: EventActivity, ActivityType: "booking"}, {Kind: EventAppointmentBooked}, {Kind: EventAppointmentCompleted}}
 	golden := map[string]func() (Executed, error){
@@ -199,6 +217,8 @@ func TestGoldenSQL(t *testing.T) {
 		"lifecycle_weekly_rollup":            &LifecycleQuery{Query: Query{From: from, To: to}},
 		"lifecycle_monthly_appointments_raw": &LifecycleQuery{Query: Query{From: from, To: to, TimeZone: "UTC", Filters: filters}, Interval: PeriodMonth, Event: Event{Kind: EventAppointmentCompleted}},
 		"stickiness_weekly_rollup":           &StickinessQuery{Query: Query{From: from, To: to}},
+		"lifecycle_monthly_prev_days":        wholeRollup{&LifecycleQuery{Query: Query{From: from, To: parisTo, Filters: filters}, Interval: PeriodMonth}},
+		"stickiness_weekly_prev_days":        wholeRollup{&StickinessQuery{Query: Query{From: from, To: parisTo}}},
 		"engagement_by_channel_rollup":       &EngagementQuery{Query: Query{From: from, To: to, Filters: filters}, Breakdown: BreakdownAcquisitionChannel},
 		"segments_rfm_members_rollup":        &SegmentsQuery{Query: Query{From: from, To: to}, IncludeMembers: true},
 		"segments_kmeans_raw":                &SegmentsQuery{Query: Query{From: from, To: to, TimeZone: "America/New_York"}, Method: SegmentKMeans},

@@ -158,14 +158,41 @@ func (q *StickinessQuery) build(covered *time.Time) Executed {
 	ud := reader.uniqueDays(q.Event, midnight(lo, q.Location()), lo)
 	loP := a.addTyped(lo, "date")
 	ps := cal.sql(a, 0)
-	// ud is read twice, each time streaming in index order: materializing it would lose that
-	// order and cost a sort.
-	sql := "with " + pop + `,
-ud as not materialized (
-  select e.user_id, e.day from (` + ud + `) e
-  where e.user_id in (select user_id from pop)
+	series := `select i - ` + a.addTyped(daysBetween(lo, days.first), "int") + ` as i, ` + loP + ` + i as day
+    from generate_series(0, ` + a.addTyped(daysBetween(lo, days.last), "int") + `) as g(i)`
+	// daily gives, per day, the users active that day (dau) and the changes of WAU and MAU
+	// (dw, dm) from the day before.
+	var daily string
+	if prev := reader.prevDays(q.Event, lo); prev != "" {
+		// Each day x of a user, after their previous day p, adds the user to WAU from
+		// max(x, p + 7) to x + 7, exclusive, and these spans do not overlap: WAU grows on a day
+		// by the days x with max(x, p + 7) on it and falls by the days seven days before.
+		// Likewise MAU with 30. Days need no order, only counts by day and gap.
+		daily = `gaps as (
+  select r.day, least(r.day - r.prev_day, ` + fmt.Sprint(MAUDays) + `) as gap, count(*)::int as n
+  from (` + prev + `) r
+  where r.user_id in (select user_id from pop)
+  group by 1, 2
 ),
-ends as (
+dl as (
+  select grouping(day, w_start, m_start) as g, case grouping(day, w_start, m_start) when 3 then day when 5 then w_start else m_start end as day, sum(n)::int as n
+  from (select day, n, day + greatest(0, ` + fmt.Sprint(WAUDays) + ` - coalesce(gap, ` + fmt.Sprint(WAUDays) + `)) as w_start,
+      day + greatest(0, ` + fmt.Sprint(MAUDays) + ` - coalesce(gap, ` + fmt.Sprint(MAUDays) + `)) as m_start from gaps) x
+  group by grouping sets ((day), (w_start), (m_start))
+),
+daily as (
+  select s.i, s.day, coalesce(st.n, 0) as dau, coalesce(ws.n, 0) - coalesce(we.n, 0) as dw, coalesce(ms.n, 0) - coalesce(me.n, 0) as dm
+  from (` + series + `) s
+  left join dl st on st.g = 3 and st.day = s.day
+  left join dl ws on ws.g = 5 and ws.day = s.day
+  left join dl we on we.g = 3 and we.day = s.day - ` + fmt.Sprint(WAUDays) + `
+  left join dl ms on ms.g = 6 and ms.day = s.day
+  left join dl me on me.g = 3 and me.day = s.day - ` + fmt.Sprint(MAUDays) + `
+)`
+	} else {
+		// Each day of a user adds the user to WAU until the next of their days or seven days
+		// later, whichever comes first; likewise MAU with 30.
+		daily = `ends as (
   select day, least(lead(day) over w, day + ` + fmt.Sprint(WAUDays) + `) as w_end, least(lead(day) over w, day + ` + fmt.Sprint(MAUDays) + `) as m_end
   from ud
   window w as (partition by user_id order by day)
@@ -176,15 +203,24 @@ dl as (
   group by grouping sets ((day), (w_end), (m_end))
 ),
 daily as (
-  select s.i, coalesce(st.n, 0) as dau, sum(coalesce(st.n, 0) - coalesce(we.n, 0)) over o as wau, sum(coalesce(st.n, 0) - coalesce(me.n, 0)) over o as mau
-  from (select i - ` + a.addTyped(daysBetween(lo, days.first), "int") + ` as i, ` + loP + ` + i as day
-    from generate_series(0, ` + a.addTyped(daysBetween(lo, days.last), "int") + `) as g(i)) s
+  select s.i, s.day, coalesce(st.n, 0) as dau, coalesce(st.n, 0) - coalesce(we.n, 0) as dw, coalesce(st.n, 0) - coalesce(me.n, 0) as dm
+  from (` + series + `) s
   left join dl st on st.g = 3 and st.day = s.day
   left join dl we on we.g = 5 and we.day = s.day
   left join dl me on me.g = 6 and me.day = s.day
-  window o as (order by s.day)
-)
-select 'd', i, 0, dau, wau, mau from daily where i >= 0
+)`
+	}
+	// ud is read in index order by the window, and again for the distribution: materializing
+	// it would lose that order and cost a sort.
+	sql := "with " + pop + `,
+ud as not materialized (
+  select e.user_id, e.day from (` + ud + `) e
+  where e.user_id in (select user_id from pop)
+),
+` + daily + `
+select 'd', i, 0, dau, wau, mau from (
+  select i, dau, sum(dw) over o as wau, sum(dm) over o as mau from daily window o as (order by day)
+) d where i >= 0
 union all
 select 's', p, n, count(*), 0, 0 from (
   select user_id, ` + ps.index("day") + ` as p, count(*)::int as n from ud where day >= ` + ps.firstDay() + ` group by 1, 2

@@ -20,15 +20,16 @@ dl as (
   group by grouping sets ((day), (w_end), (m_end))
 ),
 daily as (
-  select s.i, coalesce(st.n, 0) as dau, sum(coalesce(st.n, 0) - coalesce(we.n, 0)) over o as wau, sum(coalesce(st.n, 0) - coalesce(me.n, 0)) over o as mau
+  select s.i, s.day, coalesce(st.n, 0) as dau, coalesce(st.n, 0) - coalesce(we.n, 0) as dw, coalesce(st.n, 0) - coalesce(me.n, 0) as dm
   from (select i - $6::int as i, $5::date + i as day
     from generate_series(0, $7::int) as g(i)) s
   left join dl st on st.g = 3 and st.day = s.day
   left join dl we on we.g = 5 and we.day = s.day
   left join dl me on me.g = 6 and me.day = s.day
-  window o as (order by s.day)
 )
-select 'd', i, 0, dau, wau, mau from daily where i >= 0
+select 'd', i, 0, dau, wau, mau from (
+  select i, dau, sum(dw) over o as wau, sum(dm) over o as mau from daily window o as (order by day)
+) d where i >= 0
 union all
 select 's', p, n, count(*), 0, 0 from (
   select user_id, ((day - $8::date) / 7) as p, count(*)::int as n from ud where day >= $8::date group by 1, 2
