@@ -3,6 +3,7 @@ package analytics
 import (
 	"context"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -135,8 +136,8 @@ func (q *LifecycleQuery) build(covered *time.Time) Executed {
 	// Period numbers count from the period before the range (-1); older days fold into -2,
 	// which no period's "p - 1" matches.
 	ps := cal.sql(a, -1)
-	if prev := days.prevDays(q.Event, cal.start(-1)); prev != "" {
-		return q.buildFromPrevDays(a, pop, ps, prev, days)
+	if parts := days.prevDays(q.Event, cal.start(-1)); parts != nil {
+		return q.buildFromPrevDays(a, pop, ps, parts, days)
 	}
 	evt := days.days(q.Event, time.Time{}, civil{})
 	// One pass over the days in index order, and one hash aggregate with two grouping sets: the
@@ -162,26 +163,32 @@ group by grouping sets ((p), (d))`
 	return Executed{SQL: sql, Args: a.vals, Rollup: days.used}
 }
 
-// buildFromPrevDays writes the statement from the rollup's days with their previous day of
-// activity (prev, from the period before the range on), with no window: the first day of a
+// buildFromPrevDays writes the statement from the users' days with their previous day of
+// activity (parts, from the period before the range on), with no window: the first day of a
 // user in a period takes its status from the period of the previous day, and the users dormant
-// in a period are those active in the one before less those returning.
-func (q *LifecycleQuery) buildFromPrevDays(a *sqlArgs, pop string, ps *periodSQL, prev string, days *dayReader) Executed {
-	sql := "with " + pop + `,
-st as (
-  select e.p, e.prev_day is null as fresh, e.pp
+// in a period are those active in the one before less those returning. Each day counts on its
+// own, so each part is counted apart and the counts added.
+func (q *LifecycleQuery) buildFromPrevDays(a *sqlArgs, pop string, ps *periodSQL, parts []string, days *dayReader) Executed {
+	counts := make([]string, len(parts))
+	for i, part := range parts {
+		counts[i] = `select e.p, count(*) filter (where e.prev_day is null) as fresh,
+    count(*) filter (where e.prev_day is not null and e.pp = e.p - 1) as back,
+    count(*) filter (where e.prev_day is not null and e.pp < e.p - 1) as revived
   from (
     select r.prev_day, ` + ps.index("r.day") + ` as p,
       case when r.prev_day >= ` + ps.firstDay() + ` then ` + ps.index("r.prev_day") + ` else -2 end as pp
-    from (` + prev + `) r
+    from (` + part + `) r
     where r.user_id in (select user_id from pop)
   ) e
   where e.pp <> e.p
-),
+  group by e.p`
+	}
+	sql := "with " + pop + `,
 agg as (
-  select p, count(*) filter (where fresh) as fresh, count(*) filter (where not fresh and pp = p - 1) as back,
-    count(*) filter (where not fresh and pp < p - 1) as revived
-  from st
+  select p, sum(fresh)::bigint as fresh, sum(back)::bigint as back, sum(revived)::bigint as revived
+  from (
+  ` + strings.Join(counts, "\n  union all\n  ") + `
+  ) c
   group by p
 )
 select true, p, fresh, back, revived, 0::bigint from agg

@@ -521,16 +521,31 @@ func (r *dayReader) features(lo time.Time, loDay civil) string {
 	})
 }
 
-// prevDays returns a subquery of rows (user_id, day, prev_day), one per user and day with
-// activity from loDay on and before the query's end, prev_day being the user's previous day
-// with activity (null on their first): from the rollup alone, when e is any activity and the
-// rollup covers every day up to the query's end; "" when it cannot answer.
-func (r *dayReader) prevDays(e Event, loDay civil) string {
-	if e.Kind != EventActivity || e.ActivityType != "" || e.Feature != "" || !r.rollupAlone(true, midnight(loDay, platformLocation), loDay) {
-		return ""
+// prevDays returns subqueries of rows (user_id, day, prev_day), together one per user and day
+// with activity from loDay on and before the query's end, prev_day being the user's previous
+// day with activity (null on their first), when e is any activity and the rollup covers loDay;
+// nil otherwise. The first reads the rollup's rows, which carry their previous day; a second,
+// when the rollup stops before the query's end, reads the days after it raw, each taking the
+// one before among them or else the user's last in the rollup (one index lookup per user).
+// They are apart so that a statement can aggregate the first in parallel.
+func (r *dayReader) prevDays(e Event, loDay civil) []string {
+	if e.Kind != EventActivity || e.ActivityType != "" || e.Feature != "" || !r.usesRollup(true, midnight(loDay, platformLocation), loDay) {
+		return nil
 	}
-	return "select r.user_id, r.day, r.prev_day from bdc_analytics.user_activity_daily r where r.day >= " +
-		r.a.addTyped(loDay, "date") + " and r.day < " + r.rollupEnd()
+	end := r.rollupEnd()
+	parts := []string{"select r.user_id, r.day, r.prev_day from bdc_analytics.user_activity_daily r where r.day >= " +
+		r.a.addTyped(loDay, "date") + " and r.day < " + end}
+	if r.cutT.Before(r.toT) {
+		parts = append(parts, `select t.user_id, t.day, coalesce(t.prev, l.day) as prev_day
+    from (
+      select d.user_id, d.day, lag(d.day) over (partition by d.user_id order by d.day) as prev
+      from (select distinct x.user_id, (x.occurred_at at time zone `+platformZone+`)::date as day from bdc.user_activities x
+        where x.occurred_at >= `+r.a.addTyped(r.cutT, "timestamptz")+` and x.occurred_at < `+r.to.String()+`) d
+    ) t
+    cross join lateral (select max(o.day) as day from bdc_analytics.user_activity_daily o
+      where t.prev is null and o.user_id = t.user_id and o.day < `+end+`) l`)
+	}
+	return parts
 }
 
 // usesRollup reports whether read reads the rollup, given the same arguments.

@@ -3,6 +3,7 @@ package analytics
 import (
 	"context"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -163,16 +164,20 @@ func (q *StickinessQuery) build(covered *time.Time) Executed {
 	// daily gives, per day, the users active that day (dau) and the changes of WAU and MAU
 	// (dw, dm) from the day before.
 	var daily string
-	if prev := reader.prevDays(q.Event, lo); prev != "" {
+	if parts := reader.prevDays(q.Event, lo); parts != nil {
 		// Each day x of a user, after their previous day p, adds the user to WAU from
 		// max(x, p + 7) to x + 7, exclusive, and these spans do not overlap: WAU grows on a day
 		// by the days x with max(x, p + 7) on it and falls by the days seven days before.
-		// Likewise MAU with 30. Days need no order, only counts by day and gap.
-		daily = `gaps as (
-  select r.day, least(r.day - r.prev_day, ` + fmt.Sprint(MAUDays) + `) as gap, count(*)::int as n
-  from (` + prev + `) r
+		// Likewise MAU with 30. Days need no order, only counts by day and gap, part by part.
+		gaps := make([]string, len(parts))
+		for i, part := range parts {
+			gaps[i] = `select r.day, least(r.day - r.prev_day, ` + fmt.Sprint(MAUDays) + `) as gap, count(*)::int as n
+  from (` + part + `) r
   where r.user_id in (select user_id from pop)
-  group by 1, 2
+  group by 1, 2`
+		}
+		daily = `gaps as (
+  ` + strings.Join(gaps, "\n  union all\n  ") + `
 ),
 dl as (
   select grouping(day, w_start, m_start) as g, case grouping(day, w_start, m_start) when 3 then day when 5 then w_start else m_start end as day, sum(n)::int as n

@@ -9,7 +9,7 @@ ud as not materialized (
 ),
 gaps as (
   select r.day, least(r.day - r.prev_day, 30) as gap, count(*)::int as n
-  from (select r.user_id, r.day, r.prev_day from bdc_analytics.user_activity_daily r where r.day >= $6::date and r.day < $7::date) r
+  from (select r.user_id, r.day, r.prev_day from bdc_analytics.user_activity_daily r where r.day >= $7::date and r.day < $6::date) r
   where r.user_id in (select user_id from pop)
   group by 1, 2
 ),
@@ -42,6 +42,6 @@ group by p, n
 -- $3 = 2025-12-03T00:00:00Z
 -- $4 = 29
 -- $5 = 179
--- $6 = 2025-12-03T00:00:00Z
--- $7 = 2026-06-01T00:00:00Z
+-- $6 = 2026-06-01T00:00:00Z
+-- $7 = 2025-12-03T00:00:00Z
 -- $8 = 2025-12-29T00:00:00Z
