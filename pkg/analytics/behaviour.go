@@ -30,26 +30,44 @@ func newBehaviour(a *sqlArgs, q *Query, covered *time.Time) *behaviour {
 	return &behaviour{a: a, reader: reader, days: days, lo: days.startTime(0), to: reader.to}
 }
 
-// ctes returns the common table expressions "act(user_id, day, n, last_at)" (one row per user and
-// day with activity), "fea(user_id, feature)" (the features each user used) and
-// "beh(user_id, bd, days, events, last_at, features)", one row per scored beneficiary; pop must
-// be defined before them.
+// ctes returns the common table expressions "ua(user_id, days, events, last_at, mask)" (one row
+// per user with activity, mask holding the features of the rollup's days as bits), "fea(user_id,
+// feature)" (the features each user used that the masks do not hold) and "beh(user_id, bd, days,
+// events, last_at, features)", one row per scored beneficiary; pop must be defined before them.
+// A user's features are those of their mask and those of fea beyond it.
 func (b *behaviour) ctes() []string {
 	return []string{
-		"act as (\n  select x.user_id, x.day, x.n, x.last_at from (" + b.reader.activity(b.lo, b.days.start(0)) +
-			") x\n  where x.user_id in (select user_id from pop)\n)",
-		"fea as (\n  select distinct x.user_id, x.feature from (" + b.reader.features(b.lo, b.days.start(0)) +
+		"ua as (\n  select x.user_id, count(*)::int as days, sum(x.n)::bigint as events, max(x.last_at) as last_at, bit_or(x.mask) as mask\n  from (" +
+			b.reader.activity(b.lo, b.days.start(0)) + ") x\n  where x.user_id in (select user_id from pop)\n  group by x.user_id\n)",
+		"fea as (\n  select distinct x.user_id, x.feature from (" + b.reader.namedFeatures(b.lo, b.days.start(0)) +
 			") x\n  where x.user_id in (select user_id from pop)\n)",
 		`beh as (
-  select p.user_id, p.bd, coalesce(x.days, 0) as days, coalesce(x.events, 0) as events, x.last_at, coalesce(y.features, 0) as features
+  select p.user_id, p.bd, coalesce(x.days, 0) as days, coalesce(x.events, 0) as events, x.last_at,
+    coalesce(bit_count(x.mask::bit(64))::int, 0) + coalesce(y.features, 0) as features
   from pop p
   join bdc.users u on u.id = p.user_id
-  left join (select user_id, count(*)::int as days, sum(n)::bigint as events, max(last_at) as last_at from act group by user_id) x
-    on x.user_id = p.user_id
-  left join (select user_id, count(*)::int as features from fea group by user_id) y on y.user_id = p.user_id
+  left join ua x on x.user_id = p.user_id
+  left join (select f.user_id, count(*)::int as features from fea f
+      left join ua m on m.user_id = f.user_id
+      left join bdc_analytics.feature_bits fb on fb.feature = f.feature
+      where ` + beyondMask("m.mask") + `
+      group by f.user_id) y on y.user_id = p.user_id
   where u.created_at < ` + b.to.String() + `
 )`,
 	}
+}
+
+// featuresInUse is a statement of one row (n): the number of distinct features the users of ua
+// used.
+func featuresInUse() string {
+	return `select coalesce(bit_count(a.mask::bit(64))::int, 0) + (select count(distinct f.feature)::int from fea f
+      left join bdc_analytics.feature_bits fb on fb.feature = f.feature where ` + beyondMask("a.mask") + `) as n
+  from (select bit_or(mask) as mask from ua) a`
+}
+
+// beyondMask is the condition that the feature of fea f, whose bit is fb.bit, is not in mask.
+func beyondMask(mask string) string {
+	return "fb.bit is null or coalesce(" + mask + ", 0) & (1::bigint << fb.bit) = 0"
 }
 
 // recency is the SQL of the days (fractional) from an instant expression to To.

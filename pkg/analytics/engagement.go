@@ -252,11 +252,11 @@ func (q *EngagementQuery) build(covered *time.Time) Executed {
 	b := newBehaviour(a, &q.Query, covered)
 	ctes = append(ctes, b.ctes()...)
 	f := func(v float64) string { return strconv.FormatFloat(v, 'g', -1, 64) }
-	ctes = append(ctes, `sc as (
+	ctes = append(ctes, "nf as materialized (\n  "+featuresInUse()+"\n)", `sc as (
   select b.user_id, b.bd, b.days, b.events, b.features, b.last_at, nf.n as nf, c.r, c.f, c.d,
     100 * (`+f(EngagementRecencyWeight)+` * c.r + `+f(EngagementFrequencyWeight)+` * c.f + `+f(EngagementDepthWeight)+` * c.d) as score
   from beh b
-  cross join (select count(distinct feature)::int as n from fea) nf
+  cross join nf
   cross join lateral (select
     coalesce(power(0.5, `+b.recency("b.last_at")+` / `+strconv.Itoa(EngagementHalfLifeDays)+`), 0) as r,
     ln(1 + b.days::float8) / ln(1 + `+a.addTyped(b.rangeDays(), "float8")+`) as f,

@@ -27,6 +27,10 @@ const RollupName = "user_activity_daily"
 // with a daily rollup in place gets its sessions on the next refresh.
 const SessionRollupName = "user_session_daily"
 
+// maxFeatureBit is the highest bit of bdc_analytics.feature_bits (migration 012): 63 features
+// get a bit of user_activity_daily.feature_mask, the others stay in extra_features.
+const maxFeatureBit = 62
+
 // refreshLock is the advisory lock key that serialises refreshes across processes ("bdcr").
 const refreshLock = 0x62_64_63_72
 
@@ -322,14 +326,33 @@ func writeDaily(ctx context.Context, tx pgx.Tx, r recompute) (int64, error) {
 			from (select user_id, day, activity_type, count(*) as n from base group by 1, 2, 3) t
 			group by user_id, day
 		),
+		-- Features met for the first time get the next free bits, in the order met, while
+		-- bits remain; the others stay by name.
+		known as (
+			select feature, bit from bdc_analytics.feature_bits
+		),
+		fresh as (
+			select feature, (select coalesce(max(bit), -1) from known) + row_number() over (order by first_at, feature) as bit
+			from (select feature, min(occurred_at) as first_at from base where feature is not null group by feature) f
+			where not exists (select 1 from known k where k.feature = f.feature)
+		),
+		added as (
+			insert into bdc_analytics.feature_bits (feature, bit)
+			select feature, bit::smallint from fresh where bit <= `+fmt.Sprint(maxFeatureBit)+`
+			returning feature, bit
+		),
 		features as (
-			select user_id, day, jsonb_object_agg(feature, n) as counts
+			select f.user_id, f.day, jsonb_object_agg(f.feature, f.n) as counts, coalesce(bit_or(1::bigint << b.bit), 0) as mask,
+				array_agg(f.feature order by f.feature) filter (where b.bit is null) as extra
 			from (select user_id, day, feature, count(*) as n from base where feature is not null group by 1, 2, 3) f
-			group by user_id, day
+			left join (select feature, bit from known union all select feature, bit from added) b on b.feature = f.feature
+			group by f.user_id, f.day
 		)
 		insert into bdc_analytics.user_activity_daily
-			(user_id, day, event_count, session_count, type_counts, feature_counts, first_event_at, last_event_at, prev_day)
-		select d.user_id, d.day, d.n, d.sessions, t.counts, coalesce(f.counts, '{}'::jsonb), d.first_at, d.last_at, d.prev
+			(user_id, day, event_count, session_count, type_counts, feature_counts, first_event_at, last_event_at, prev_day,
+			 feature_mask, extra_features)
+		select d.user_id, d.day, d.n, d.sessions, t.counts, coalesce(f.counts, '{}'::jsonb), d.first_at, d.last_at, d.prev,
+			coalesce(f.mask, 0), f.extra
 		from daily d
 		join types t on t.user_id = d.user_id and t.day = d.day
 		left join features f on f.user_id = d.user_id and f.day = d.day`, r.a.vals...)
@@ -492,16 +515,33 @@ func (r *dayReader) dayRows(e Event, lo time.Time, loDay civil, distinct string)
 	})
 }
 
-// activity returns a subquery of rows (user_id, day, n, last_at), one per user and calendar day
-// (in the query's zone) with activity from loDay on (lo is its first instant) and before the
-// query's end: the number of activity rows and the instant of the last one.
+// activity returns a subquery of rows (user_id, day, n, last_at, mask), one per user and
+// calendar day (in the query's zone) with activity from loDay on (lo is its first instant) and
+// before the query's end: the number of activity rows, the instant of the last one, and the
+// features used that day as bits of bdc_analytics.feature_bits (0 on the days read raw, whose
+// features namedFeatures gives).
 func (r *dayReader) activity(lo time.Time, loDay civil) string {
 	raw := func(from time.Time, zone string) string {
-		return "select x.user_id, (x.occurred_at at time zone " + zone + ")::date as day, count(*)::int as n, max(x.occurred_at) as last_at" +
+		return "select x.user_id, (x.occurred_at at time zone " + zone + ")::date as day, count(*)::int as n, max(x.occurred_at) as last_at, 0::bigint as mask" +
 			" from bdc.user_activities x where " + and(r.lower("x.occurred_at", from), "x.occurred_at < "+r.to.String()) + " group by 1, 2"
 	}
 	return r.read(true, lo, loDay, raw, func(days string) string {
-		return "select r.user_id, r.day, r.event_count as n, r.last_event_at as last_at from bdc_analytics.user_activity_daily r where " + days
+		return "select r.user_id, r.day, r.event_count as n, r.last_event_at as last_at, r.feature_mask as mask from bdc_analytics.user_activity_daily r where " + days
+	})
+}
+
+// namedFeatures returns a subquery of rows (user_id, feature), repeated at will, of the features
+// used from loDay on (lo is its first instant) and before the query's end that the masks of
+// activity do not hold: those without a bit on the days the rollup covers, every feature on the
+// days read raw.
+func (r *dayReader) namedFeatures(lo time.Time, loDay civil) string {
+	raw := func(from time.Time, _ string) string {
+		return "select x.user_id, x.feature from bdc.user_activities x where " +
+			and(r.lower("x.occurred_at", from), "x.occurred_at < "+r.to.String(), "x.feature is not null")
+	}
+	return r.read(true, lo, loDay, raw, func(days string) string {
+		return "select r.user_id, f.feature from bdc_analytics.user_activity_daily r cross join unnest(r.extra_features) as f(feature)" +
+			" where r.extra_features is not null and " + days
 	})
 }
 

@@ -26,6 +26,8 @@ type rollupRow struct {
 	types, features  map[string]int
 	first, last      time.Time
 	prev             string // the user's previous day with activity, "" on the first
+	mask             int64  // feature_mask and extra_features, checked against features
+	extra            []string
 }
 
 type rollupKey struct {
@@ -102,7 +104,7 @@ func wantRollup(t *testing.T, conn *pgx.Conn, until time.Time) map[rollupKey]*ro
 func gotRollup(t *testing.T, conn *pgx.Conn) map[rollupKey]*rollupRow {
 	t.Helper()
 	rows, err := conn.Query(t.Context(), `select user_id, day, event_count, session_count, type_counts, feature_counts,
-		first_event_at, last_event_at, coalesce(prev_day::text, '') from bdc_analytics.user_activity_daily`)
+		first_event_at, last_event_at, coalesce(prev_day::text, ''), feature_mask, extra_features from bdc_analytics.user_activity_daily`)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -115,7 +117,7 @@ func gotRollup(t *testing.T, conn *pgx.Conn) map[rollupKey]*rollupRow {
 			r            rollupRow
 			types, feats []byte
 		)
-		if err := rows.Scan(&uid, &d, &r.events, &r.sessions, &types, &feats, &r.first, &r.last, &r.prev); err != nil {
+		if err := rows.Scan(&uid, &d, &r.events, &r.sessions, &types, &feats, &r.first, &r.last, &r.prev, &r.mask, &r.extra); err != nil {
 			t.Fatal(err)
 		}
 		if err := json.Unmarshal(types, &r.types); err != nil {
@@ -148,8 +150,49 @@ func checkRollup(t *testing.T, conn *pgx.Conn, until time.Time) {
 			t.Fatalf("rollup of user %d on %s = %+v, want %+v", k.user, k.day, g, w)
 		}
 	}
+	checkFeatureBits(t, conn, got)
 	checkHourly(t, conn, until)
 	checkSessions(t, conn, until)
+}
+
+// checkFeatureBits checks that each rollup row's features are those of its mask, by the bits
+// of bdc_analytics.feature_bits, and of its extra_features, those without a bit, in order.
+func checkFeatureBits(t *testing.T, conn *pgx.Conn, got map[rollupKey]*rollupRow) {
+	t.Helper()
+	rows, err := conn.Query(t.Context(), "select feature, bit from bdc_analytics.feature_bits")
+	if err != nil {
+		t.Fatal(err)
+	}
+	bits := map[string]int{}
+	for rows.Next() {
+		var (
+			f string
+			b int
+		)
+		if err := rows.Scan(&f, &b); err != nil {
+			t.Fatal(err)
+		}
+		bits[f] = b
+	}
+	if err := rows.Err(); err != nil {
+		t.Fatal(err)
+	}
+	for k, r := range got {
+		var mask int64
+		var extra []string
+		for f := range r.features {
+			if b, ok := bits[f]; ok {
+				mask |= 1 << b
+			} else {
+				extra = append(extra, f)
+			}
+		}
+		slices.Sort(extra)
+		if r.mask != mask || !slices.Equal(r.extra, extra) {
+			t.Fatalf("rollup of user %d on %s: feature mask %b and extra features %q, want %b and %q for %v",
+				k.user, k.day, r.mask, r.extra, mask, extra, r.features)
+		}
+	}
 }
 
 // checkSessions compares the session rollup with the raw rows of the Europe/Paris days before
@@ -438,6 +481,35 @@ func TestRefreshRollupsIncrementalAndExact(t *testing.T) {
 		t.Fatalf("full refresh: %+v, %v", st, err)
 	}
 	checkRollup(t, conn, todayParis)
+
+	// A platform with more features than bits: the refresh gives the features it meets the bits
+	// left and keeps the others by name, and engagement counts them all, with the rollup or not.
+	for i := range 70 {
+		insertActivity(t, conn, user, time.Date(2026, 5, 28, 9, i, 0, 0, paris), "page_view", fmt.Sprintf("feature_%02d", i))
+	}
+	if _, err := analytics.RefreshRollups(ctx, d.DB); err != nil {
+		t.Fatal(err)
+	}
+	checkRollup(t, conn, todayParis)
+	var extra int
+	if err := conn.QueryRow(ctx, "select count(*) from bdc_analytics.user_activity_daily where extra_features is not null").Scan(&extra); err != nil || extra != 1 {
+		t.Fatalf("%d rows with extra features (%v), want 1", extra, err)
+	}
+	eq := analytics.EngagementQuery{Query: analytics.Query{From: day(2026, 5, 1), To: day(2026, 6, 2)}, IncludeScores: true, Limit: 5}
+	withE, err := analytics.NewEngine(d.DB).Engagement(ctx, eq)
+	if err != nil {
+		t.Fatal(err)
+	}
+	withoutE, err := (&analytics.Engine{DB: d.DB, NoRollup: true}).Engagement(ctx, eq)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !withE.Executed.Rollup || withE.FeaturesInUse < 70 || withE.FeaturesInUse != withoutE.FeaturesInUse ||
+		!slices.EqualFunc(withE.Scores, withoutE.Scores, func(a, b analytics.EngagementScore) bool {
+			return a.UserID == b.UserID && a.Features == b.Features && a.ActiveDays == b.ActiveDays && a.Events == b.Events
+		}) {
+		t.Fatalf("engagement with the rollup (%d features in use) differs from without (%d)", withE.FeaturesInUse, withoutE.FeaturesInUse)
+	}
 
 	// And queries agree with and without the rollup on this changed history.
 	q := analytics.RetentionQuery{Query: analytics.Query{From: day(2026, 4, 25), To: day(2026, 6, 1)}, Period: "day",

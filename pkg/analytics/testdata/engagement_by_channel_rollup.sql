@@ -3,32 +3,43 @@ with pop as not materialized (
   from bdc.beneficiaries b cross join lateral (select extract(year from b.created_at at time zone 'Europe/Paris')::int - b.birth_year as age) ag
   where (b.region = any($1::text[]) and exists (select 1 from unnest($2::int[], $3::int[]) as band(lo, hi) where ag.age between band.lo and band.hi) and exists (select 1 from bdc.appointments ap where ap.beneficiary_id = b.id and ap.channel = any($4::text[])))
 ),
-act as (
-  select x.user_id, x.day, x.n, x.last_at from (select r.user_id, r.day, r.event_count as n, r.last_event_at as last_at from bdc_analytics.user_activity_daily r where r.day >= $6::date and r.day < $5::date
+ua as (
+  select x.user_id, count(*)::int as days, sum(x.n)::bigint as events, max(x.last_at) as last_at, bit_or(x.mask) as mask
+  from (select r.user_id, r.day, r.event_count as n, r.last_event_at as last_at, r.feature_mask as mask from bdc_analytics.user_activity_daily r where r.day >= $6::date and r.day < $5::date
     union all
-    select x.user_id, (x.occurred_at at time zone 'Europe/Paris')::date as day, count(*)::int as n, max(x.occurred_at) as last_at from bdc.user_activities x where (x.occurred_at >= $7::timestamptz and x.occurred_at < $8::timestamptz) group by 1, 2) x
+    select x.user_id, (x.occurred_at at time zone 'Europe/Paris')::date as day, count(*)::int as n, max(x.occurred_at) as last_at, 0::bigint as mask from bdc.user_activities x where (x.occurred_at >= $7::timestamptz and x.occurred_at < $8::timestamptz) group by 1, 2) x
   where x.user_id in (select user_id from pop)
+  group by x.user_id
 ),
 fea as (
-  select distinct x.user_id, x.feature from (select r.user_id, r.day, f.key as feature, f.value::int as n from bdc_analytics.user_activity_daily r cross join lateral jsonb_each_text(r.feature_counts) as f(key, value) where r.day >= $10::date and r.day < $9::date
+  select distinct x.user_id, x.feature from (select r.user_id, f.feature from bdc_analytics.user_activity_daily r cross join unnest(r.extra_features) as f(feature) where r.extra_features is not null and r.day >= $10::date and r.day < $9::date
     union all
-    select x.user_id, (x.occurred_at at time zone 'Europe/Paris')::date as day, x.feature, count(*)::int as n from bdc.user_activities x where (x.occurred_at >= $11::timestamptz and x.occurred_at < $8::timestamptz and x.feature is not null) group by 1, 2, 3) x
+    select x.user_id, x.feature from bdc.user_activities x where (x.occurred_at >= $11::timestamptz and x.occurred_at < $8::timestamptz and x.feature is not null)) x
   where x.user_id in (select user_id from pop)
 ),
 beh as (
-  select p.user_id, p.bd, coalesce(x.days, 0) as days, coalesce(x.events, 0) as events, x.last_at, coalesce(y.features, 0) as features
+  select p.user_id, p.bd, coalesce(x.days, 0) as days, coalesce(x.events, 0) as events, x.last_at,
+    coalesce(bit_count(x.mask::bit(64))::int, 0) + coalesce(y.features, 0) as features
   from pop p
   join bdc.users u on u.id = p.user_id
-  left join (select user_id, count(*)::int as days, sum(n)::bigint as events, max(last_at) as last_at from act group by user_id) x
-    on x.user_id = p.user_id
-  left join (select user_id, count(*)::int as features from fea group by user_id) y on y.user_id = p.user_id
+  left join ua x on x.user_id = p.user_id
+  left join (select f.user_id, count(*)::int as features from fea f
+      left join ua m on m.user_id = f.user_id
+      left join bdc_analytics.feature_bits fb on fb.feature = f.feature
+      where fb.bit is null or coalesce(m.mask, 0) & (1::bigint << fb.bit) = 0
+      group by f.user_id) y on y.user_id = p.user_id
   where u.created_at < $8::timestamptz
+),
+nf as materialized (
+  select coalesce(bit_count(a.mask::bit(64))::int, 0) + (select count(distinct f.feature)::int from fea f
+      left join bdc_analytics.feature_bits fb on fb.feature = f.feature where fb.bit is null or coalesce(a.mask, 0) & (1::bigint << fb.bit) = 0) as n
+  from (select bit_or(mask) as mask from ua) a
 ),
 sc as (
   select b.user_id, b.bd, b.days, b.events, b.features, b.last_at, nf.n as nf, c.r, c.f, c.d,
     100 * (0.35 * c.r + 0.4 * c.f + 0.25 * c.d) as score
   from beh b
-  cross join (select count(distinct feature)::int as n from fea) nf
+  cross join nf
   cross join lateral (select
     coalesce(power(0.5, (extract(epoch from $8::timestamptz - b.last_at)::float8 / 86400) / 14), 0) as r,
     ln(1 + b.days::float8) / ln(1 + $12::float8) as f,

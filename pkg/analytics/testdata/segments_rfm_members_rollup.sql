@@ -3,25 +3,31 @@ with pop as not materialized (
   from bdc.beneficiaries b
   where true
 ),
-act as (
-  select x.user_id, x.day, x.n, x.last_at from (select r.user_id, r.day, r.event_count as n, r.last_event_at as last_at from bdc_analytics.user_activity_daily r where r.day >= $2::date and r.day < $1::date
+ua as (
+  select x.user_id, count(*)::int as days, sum(x.n)::bigint as events, max(x.last_at) as last_at, bit_or(x.mask) as mask
+  from (select r.user_id, r.day, r.event_count as n, r.last_event_at as last_at, r.feature_mask as mask from bdc_analytics.user_activity_daily r where r.day >= $2::date and r.day < $1::date
     union all
-    select x.user_id, (x.occurred_at at time zone 'Europe/Paris')::date as day, count(*)::int as n, max(x.occurred_at) as last_at from bdc.user_activities x where (x.occurred_at >= $3::timestamptz and x.occurred_at < $4::timestamptz) group by 1, 2) x
+    select x.user_id, (x.occurred_at at time zone 'Europe/Paris')::date as day, count(*)::int as n, max(x.occurred_at) as last_at, 0::bigint as mask from bdc.user_activities x where (x.occurred_at >= $3::timestamptz and x.occurred_at < $4::timestamptz) group by 1, 2) x
   where x.user_id in (select user_id from pop)
+  group by x.user_id
 ),
 fea as (
-  select distinct x.user_id, x.feature from (select r.user_id, r.day, f.key as feature, f.value::int as n from bdc_analytics.user_activity_daily r cross join lateral jsonb_each_text(r.feature_counts) as f(key, value) where r.day >= $6::date and r.day < $5::date
+  select distinct x.user_id, x.feature from (select r.user_id, f.feature from bdc_analytics.user_activity_daily r cross join unnest(r.extra_features) as f(feature) where r.extra_features is not null and r.day >= $6::date and r.day < $5::date
     union all
-    select x.user_id, (x.occurred_at at time zone 'Europe/Paris')::date as day, x.feature, count(*)::int as n from bdc.user_activities x where (x.occurred_at >= $7::timestamptz and x.occurred_at < $4::timestamptz and x.feature is not null) group by 1, 2, 3) x
+    select x.user_id, x.feature from bdc.user_activities x where (x.occurred_at >= $7::timestamptz and x.occurred_at < $4::timestamptz and x.feature is not null)) x
   where x.user_id in (select user_id from pop)
 ),
 beh as (
-  select p.user_id, p.bd, coalesce(x.days, 0) as days, coalesce(x.events, 0) as events, x.last_at, coalesce(y.features, 0) as features
+  select p.user_id, p.bd, coalesce(x.days, 0) as days, coalesce(x.events, 0) as events, x.last_at,
+    coalesce(bit_count(x.mask::bit(64))::int, 0) + coalesce(y.features, 0) as features
   from pop p
   join bdc.users u on u.id = p.user_id
-  left join (select user_id, count(*)::int as days, sum(n)::bigint as events, max(last_at) as last_at from act group by user_id) x
-    on x.user_id = p.user_id
-  left join (select user_id, count(*)::int as features from fea group by user_id) y on y.user_id = p.user_id
+  left join ua x on x.user_id = p.user_id
+  left join (select f.user_id, count(*)::int as features from fea f
+      left join ua m on m.user_id = f.user_id
+      left join bdc_analytics.feature_bits fb on fb.feature = f.feature
+      where fb.bit is null or coalesce(m.mask, 0) & (1::bigint << fb.bit) = 0
+      group by f.user_id) y on y.user_id = p.user_id
   where u.created_at < $4::timestamptz
 ),
 apc as (
