@@ -295,9 +295,9 @@ type SegmentMember struct {
 // Segments segments the beneficiaries.
 //
 // The statement computes every beneficiary's values in one pass over the activity (the daily
-// rollup where it covers), appointments and payments. For RFM it also scores them (ntile windows)
-// and aggregates by score; for k-means it returns the values, one row per beneficiary, and the
-// clustering runs here on them.
+// rollup where it covers), appointments and payments. For RFM it also scores them (a rank
+// window per score) and aggregates by score; for k-means it returns the values, one row per
+// beneficiary, and the clustering runs here on them.
 func (e *Engine) Segments(ctx context.Context, q SegmentsQuery) (*SegmentsResult, error) {
 	if err := q.Validate(); err != nil {
 		return nil, err
@@ -526,15 +526,17 @@ func (q *SegmentsQuery) build(covered *time.Time) Executed {
 		sql := "with " + strings.Join(ctes, ",\n") + "\nselect user_id, days, events, features, appointments, recency from ft order by user_id"
 		return Executed{SQL: sql, Args: a.vals, Rollup: b.reader.used}
 	}
+	// The lowest ntile(5) among equal values is that of the first of them in the ordering, whose
+	// position is their rank: one sort per score instead of two.
 	ctes = append(ctes, `q5 as (
   select user_id, recency, days + appointments as frequency, monetary,
-    ntile(5) over (order by recency desc, user_id) as r0,
-    ntile(5) over (order by days + appointments, user_id) as f0,
-    ntile(5) over (order by monetary, user_id) as m0
+    rank() over (order by recency desc) as r0,
+    rank() over (order by days + appointments) as f0,
+    rank() over (order by monetary) as m0,
+    count(*) over () as n
   from ft
 )`, `sc as (
-  select user_id, recency, frequency, monetary,
-    min(r0) over (partition by recency) as r, min(f0) over (partition by frequency) as f, min(m0) over (partition by monetary) as m
+  select user_id, recency, frequency, monetary, `+ntileAt("r0")+` as r, `+ntileAt("f0")+` as f, `+ntileAt("m0")+` as m
   from q5
 )`)
 	sql := "with " + strings.Join(ctes, ",\n") + `
@@ -543,4 +545,11 @@ select 'c', r, f, m, count(*), sum(recency), sum(frequency)::float8, sum(monetar
 		sql += "\nunion all\nselect 'u', r, f, m, 1, recency, frequency, monetary, user_id from sc"
 	}
 	return Executed{SQL: sql, Args: a.vals, Rollup: b.reader.used}
+}
+
+// ntileAt is the SQL of the bucket ntile(5) gives the row at the 1-based position pos of n rows
+// (columns of q5): the first n % 5 buckets hold n / 5 + 1 rows, the others n / 5.
+func ntileAt(pos string) string {
+	big := "(n % 5) * (n / 5 + 1)" // the rows of the larger buckets
+	return "(case when " + pos + " <= " + big + " then (" + pos + " - 1) / (n / 5 + 1) + 1 else n % 5 + (" + pos + " - 1 - " + big + ") / (n / 5) + 1 end)::int"
 }

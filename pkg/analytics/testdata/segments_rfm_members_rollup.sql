@@ -50,14 +50,14 @@ ft as (
 ),
 q5 as (
   select user_id, recency, days + appointments as frequency, monetary,
-    ntile(5) over (order by recency desc, user_id) as r0,
-    ntile(5) over (order by days + appointments, user_id) as f0,
-    ntile(5) over (order by monetary, user_id) as m0
+    rank() over (order by recency desc) as r0,
+    rank() over (order by days + appointments) as f0,
+    rank() over (order by monetary) as m0,
+    count(*) over () as n
   from ft
 ),
 sc as (
-  select user_id, recency, frequency, monetary,
-    min(r0) over (partition by recency) as r, min(f0) over (partition by frequency) as f, min(m0) over (partition by monetary) as m
+  select user_id, recency, frequency, monetary, (case when r0 <= (n % 5) * (n / 5 + 1) then (r0 - 1) / (n / 5 + 1) + 1 else n % 5 + (r0 - 1 - (n % 5) * (n / 5 + 1)) / (n / 5) + 1 end)::int as r, (case when f0 <= (n % 5) * (n / 5 + 1) then (f0 - 1) / (n / 5 + 1) + 1 else n % 5 + (f0 - 1 - (n % 5) * (n / 5 + 1)) / (n / 5) + 1 end)::int as f, (case when m0 <= (n % 5) * (n / 5 + 1) then (m0 - 1) / (n / 5 + 1) + 1 else n % 5 + (m0 - 1 - (n % 5) * (n / 5 + 1)) / (n / 5) + 1 end)::int as m
   from q5
 )
 select 'c', r, f, m, count(*), sum(recency), sum(frequency)::float8, sum(monetary), 0::bigint from sc group by r, f, m
