@@ -168,7 +168,8 @@ func (q *StickinessQuery) build(covered *time.Time) Executed {
 		// Each day x of a user, after their previous day p, adds the user to WAU from
 		// max(x, p + 7) to x + 7, exclusive, and these spans do not overlap: WAU grows on a day
 		// by the days x with max(x, p + 7) on it and falls by the days seven days before.
-		// Likewise MAU with 30. Days need no order, only counts by day and gap, part by part.
+		// Likewise MAU with 30. Days need no order, only counts by day and gap, part by part,
+		// each count then added and taken away on the days it starts and ends.
 		gaps := make([]string, len(parts))
 		for i, part := range parts {
 			gaps[i] = `select r.day, least(r.day - r.prev_day, ` + fmt.Sprint(MAUDays) + `) as gap, count(*)::int as n
@@ -176,23 +177,20 @@ func (q *StickinessQuery) build(covered *time.Time) Executed {
   where r.user_id in (select user_id from pop)
   group by 1, 2`
 		}
+		w, m := fmt.Sprint(WAUDays), fmt.Sprint(MAUDays)
 		daily = `gaps as (
   ` + strings.Join(gaps, "\n  union all\n  ") + `
 ),
-dl as (
-  select grouping(day, w_start, m_start) as g, case grouping(day, w_start, m_start) when 3 then day when 5 then w_start else m_start end as day, sum(n)::int as n
-  from (select day, n, day + greatest(0, ` + fmt.Sprint(WAUDays) + ` - coalesce(gap, ` + fmt.Sprint(WAUDays) + `)) as w_start,
-      day + greatest(0, ` + fmt.Sprint(MAUDays) + ` - coalesce(gap, ` + fmt.Sprint(MAUDays) + `)) as m_start from gaps) x
-  group by grouping sets ((day), (w_start), (m_start))
-),
 daily as (
-  select s.i, s.day, coalesce(st.n, 0) as dau, coalesce(ws.n, 0) - coalesce(we.n, 0) as dw, coalesce(ms.n, 0) - coalesce(me.n, 0) as dm
+  select s.i, s.day, coalesce(d.dau, 0) as dau, coalesce(d.dw, 0) as dw, coalesce(d.dm, 0) as dm
   from (` + series + `) s
-  left join dl st on st.g = 3 and st.day = s.day
-  left join dl ws on ws.g = 5 and ws.day = s.day
-  left join dl we on we.g = 3 and we.day = s.day - ` + fmt.Sprint(WAUDays) + `
-  left join dl ms on ms.g = 6 and ms.day = s.day
-  left join dl me on me.g = 3 and me.day = s.day - ` + fmt.Sprint(MAUDays) + `
+  left join (
+    select v.day, sum(v.dau)::int as dau, sum(v.dw)::int as dw, sum(v.dm)::int as dm
+    from gaps g cross join lateral (values (g.day, g.n, 0, 0),
+      (g.day + greatest(0, ` + w + ` - coalesce(g.gap, ` + w + `)), 0, g.n, 0), (g.day + ` + w + `, 0, -g.n, 0),
+      (g.day + greatest(0, ` + m + ` - coalesce(g.gap, ` + m + `)), 0, 0, g.n), (g.day + ` + m + `, 0, 0, -g.n)) as v(day, dau, dw, dm)
+    group by v.day
+  ) d on d.day = s.day
 )`
 	} else {
 		// Each day of a user adds the user to WAU until the next of their days or seven days

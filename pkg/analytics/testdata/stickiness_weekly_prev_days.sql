@@ -13,21 +13,17 @@ gaps as (
   where r.user_id in (select user_id from pop)
   group by 1, 2
 ),
-dl as (
-  select grouping(day, w_start, m_start) as g, case grouping(day, w_start, m_start) when 3 then day when 5 then w_start else m_start end as day, sum(n)::int as n
-  from (select day, n, day + greatest(0, 7 - coalesce(gap, 7)) as w_start,
-      day + greatest(0, 30 - coalesce(gap, 30)) as m_start from gaps) x
-  group by grouping sets ((day), (w_start), (m_start))
-),
 daily as (
-  select s.i, s.day, coalesce(st.n, 0) as dau, coalesce(ws.n, 0) - coalesce(we.n, 0) as dw, coalesce(ms.n, 0) - coalesce(me.n, 0) as dm
+  select s.i, s.day, coalesce(d.dau, 0) as dau, coalesce(d.dw, 0) as dw, coalesce(d.dm, 0) as dm
   from (select i - $4::int as i, $3::date + i as day
     from generate_series(0, $5::int) as g(i)) s
-  left join dl st on st.g = 3 and st.day = s.day
-  left join dl ws on ws.g = 5 and ws.day = s.day
-  left join dl we on we.g = 3 and we.day = s.day - 7
-  left join dl ms on ms.g = 6 and ms.day = s.day
-  left join dl me on me.g = 3 and me.day = s.day - 30
+  left join (
+    select v.day, sum(v.dau)::int as dau, sum(v.dw)::int as dw, sum(v.dm)::int as dm
+    from gaps g cross join lateral (values (g.day, g.n, 0, 0),
+      (g.day + greatest(0, 7 - coalesce(g.gap, 7)), 0, g.n, 0), (g.day + 7, 0, -g.n, 0),
+      (g.day + greatest(0, 30 - coalesce(g.gap, 30)), 0, 0, g.n), (g.day + 30, 0, 0, -g.n)) as v(day, dau, dw, dm)
+    group by v.day
+  ) d on d.day = s.day
 )
 select 'd', i, 0, dau, wau, mau from (
   select i, dau, sum(dw) over o as wau, sum(dm) over o as mau from daily window o as (order by day)
