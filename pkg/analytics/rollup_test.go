@@ -496,14 +496,9 @@ func TestRefreshRollupsIncrementalAndExact(t *testing.T) {
 		t.Fatalf("%d rows with extra features (%v), want 1", extra, err)
 	}
 	eq := analytics.EngagementQuery{Query: analytics.Query{From: day(2026, 5, 1), To: day(2026, 6, 2)}, IncludeScores: true, Limit: 5}
-	withE, err := analytics.NewEngine(d.DB).Engagement(ctx, eq)
-	if err != nil {
-		t.Fatal(err)
-	}
-	withoutE, err := (&analytics.Engine{DB: d.DB, NoRollup: true}).Engagement(ctx, eq)
-	if err != nil {
-		t.Fatal(err)
-	}
+	withE, withoutE := withAndWithoutRollup(t, d, func(e *analytics.Engine) (*analytics.EngagementResult, error) {
+		return e.Engagement(ctx, eq)
+	})
 	if !withE.Executed.Rollup || withE.FeaturesInUse < 70 || withE.FeaturesInUse != withoutE.FeaturesInUse ||
 		!slices.EqualFunc(withE.Scores, withoutE.Scores, func(a, b analytics.EngagementScore) bool {
 			return a.UserID == b.UserID && a.Features == b.Features && a.ActiveDays == b.ActiveDays && a.Events == b.Events
@@ -514,18 +509,28 @@ func TestRefreshRollupsIncrementalAndExact(t *testing.T) {
 	// And queries agree with and without the rollup on this changed history.
 	q := analytics.RetentionQuery{Query: analytics.Query{From: day(2026, 4, 25), To: day(2026, 6, 1)}, Period: "day",
 		TotalIntervals: 10, RetentionType: "retention_recurring", TargetEntity: ev("activity:login"), ReturningEntity: ev("activity")}
-	with, err := analytics.NewEngine(d.DB).Retention(ctx, q)
-	if err != nil {
-		t.Fatal(err)
-	}
-	without, err := (&analytics.Engine{DB: d.DB, NoRollup: true}).Retention(ctx, q)
-	if err != nil {
-		t.Fatal(err)
-	}
+	with, without := withAndWithoutRollup(t, d, func(e *analytics.Engine) (*analytics.RetentionResult, error) {
+		return e.Retention(ctx, q)
+	})
 	if !with.Executed.Rollup || without.Executed.Rollup {
 		t.Fatalf("rollup use: with %v, without %v", with.Executed.Rollup, without.Executed.Rollup)
 	}
 	compareRetention(t, with, without.Cohorts)
+}
+
+// withAndWithoutRollup runs a query with an engine that reads the rollups and with one that
+// does not.
+func withAndWithoutRollup[R any](t *testing.T, d *testdb.Database, run func(*analytics.Engine) (R, error)) (with, without R) {
+	t.Helper()
+	with, err := run(analytics.NewEngine(d.DB))
+	if err != nil {
+		t.Fatal(err)
+	}
+	without, err = run(&analytics.Engine{DB: d.DB, NoRollup: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return with, without
 }
 
 // waitForLockWait returns once a session of the database waits for a lock on
