@@ -144,7 +144,7 @@ func (q *LifecycleQuery) build(covered *time.Time) Executed {
 	// statuses by period, the dormant users by the period after theirs.
 	sql := "with " + pop + `,
 ud as (
-  select e.user_id, e.day, case when e.day >= ` + ps.firstDay() + ` then ` + ps.index("e.day") + ` else -2 end as p
+  select e.user_id, e.day, ` + ps.folded("e.day") + ` as p
   from (` + evt + `) e
   where e.user_id in (select user_id from pop)
 ),
@@ -176,7 +176,7 @@ func (q *LifecycleQuery) buildFromPrevDays(a *sqlArgs, pop string, ps *periodSQL
     count(*) filter (where e.prev_day is not null and e.pp < e.p - 1) as revived
   from (
     select r.prev_day, ` + ps.index("r.day") + ` as p,
-      case when r.prev_day >= ` + ps.firstDay() + ` then ` + ps.index("r.prev_day") + ` else -2 end as pp
+      ` + ps.folded("r.prev_day") + ` as pp
     from (` + part + `) r
     where r.user_id in (select user_id from pop)
   ) e

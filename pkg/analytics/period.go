@@ -160,6 +160,12 @@ func (s *periodSQL) index(day string) string {
 	return e
 }
 
+// folded is index for the days from the start of period base on, and base - 1 for every earlier
+// day: one number for all that lies before the periods counted.
+func (s *periodSQL) folded(day string) string {
+	return "case when " + day + " >= " + s.first.String() + " then " + s.index(day) + " else " + strconv.Itoa(s.base-1) + " end"
+}
+
 // startOf is the SQL of the first day of the period numbered by the integer expression n, counted
 // as index counts them; n may lie past the range.
 func (s *periodSQL) startOf(n string) string {

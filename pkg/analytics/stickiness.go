@@ -213,8 +213,8 @@ daily as (
   left join dl me on me.g = 6 and me.day = s.day
 )`
 	}
-	// ud is read in index order by the window, and again for the distribution: materializing
-	// it would lose that order and cost a sort.
+	// ud is read for the distribution and, without prev_day, by the window too, each time in
+	// index order: materializing it would lose that order and cost a sort.
 	sql := "with " + pop + `,
 ud as not materialized (
   select e.user_id, e.day from (` + ud + `) e
