@@ -51,6 +51,15 @@ func (e *Engine) query(ctx context.Context, rollup bool, build func(covered *tim
 // transaction: coverage only grows and a refresh rewrites whole days at once, so the days below
 // it are complete whenever the statement reads them.
 func (e *Engine) queryCovered(ctx context.Context, rollup string, build func(covered *time.Time) Executed, scan func(pgx.Rows) error) (Executed, error) {
+	return e.queryPrepared(ctx, rollup, func(_ context.Context, _ pgx.Tx, covered *time.Time) (Executed, error) {
+		return build(covered), nil
+	}, scan)
+}
+
+// queryPrepared is queryCovered with a build that may read what it needs to write the statement
+// in the same transaction, which sees one snapshot (store.DB.ReadOnly): what it reads agrees
+// with what the statement reads.
+func (e *Engine) queryPrepared(ctx context.Context, rollup string, build func(ctx context.Context, tx pgx.Tx, covered *time.Time) (Executed, error), scan func(pgx.Rows) error) (Executed, error) {
 	timeout := e.Timeout
 	if timeout <= 0 {
 		timeout = DefaultTimeout
@@ -70,7 +79,9 @@ func (e *Engine) queryCovered(ctx context.Context, rollup string, build func(cov
 		if err != nil {
 			return fmt.Errorf("couldn't prepare the analytics transaction: %w", err)
 		}
-		ex = build(covered)
+		if ex, err = build(ctx, tx, covered); err != nil {
+			return err
+		}
 		rows, err := tx.Query(ctx, ex.SQL, ex.Args...)
 		if err != nil {
 			return err

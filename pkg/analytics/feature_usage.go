@@ -3,6 +3,9 @@ package analytics
 import (
 	"context"
 	"fmt"
+	"slices"
+	"strconv"
+	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -100,11 +103,14 @@ type PeriodReturn struct {
 
 // FeatureUsage computes the usage of the features.
 //
-// The statement reads the features used per user and day and the days with activity once each
-// (from the daily rollup where it covers), folds them into periods, marks each user's active
-// periods that the next one follows (lead), and aggregates per feature. Non-adopters need no
-// pairing of users with features: per period they are the active users minus the adopters, so
-// their counts are totals minus the adopters' counts.
+// The statement reads the users' days once (from the daily rollup where it covers: its index by
+// day holds each day's features as bits of bdc_analytics.feature_bits), folds them into periods
+// with the features of each (bit_or) and marks each user's active periods that the next one
+// follows (lead), then counts per feature bit. Non-adopters need no pairing of users with
+// features: per period they are the active users minus the adopters, so their counts are totals
+// minus the adopters' counts. Uses are summed per feature of the dictionary over the rollup's
+// rows, one column each, instead of expanding every row's counts; the features the masks do not
+// hold (without a bit, or on days read raw) are counted by name.
 func (e *Engine) FeatureUsage(ctx context.Context, q FeatureUsageQuery) (*FeatureUsageResult, error) {
 	if err := q.Validate(); err != nil {
 		return nil, err
@@ -112,7 +118,21 @@ func (e *Engine) FeatureUsage(ctx context.Context, q FeatureUsageQuery) (*Featur
 	figures := map[string]*FeatureUsage{}
 	var activeBase, activeKept int64
 	res := &FeatureUsageResult{Query: q, Features: []FeatureUsage{}}
-	ex, err := e.query(ctx, e.useRollup(q.Location()), q.build, func(rows pgx.Rows) error {
+	rollup := ""
+	if e.useRollup(q.Location()) {
+		rollup = RollupName
+	}
+	build := func(ctx context.Context, tx pgx.Tx, covered *time.Time) (Executed, error) {
+		var known []string
+		if covered != nil {
+			err := tx.QueryRow(ctx, "select coalesce(array_agg(feature order by bit), '{}') from bdc_analytics.feature_bits").Scan(&known)
+			if err != nil {
+				return Executed{}, fmt.Errorf("couldn't read the features' bits: %w", err)
+			}
+		}
+		return q.build(covered, known), nil
+	}
+	ex, err := e.queryPrepared(ctx, rollup, build, func(rows pgx.Rows) error {
 		var (
 			kind, feature    string
 			a, b, base, kept int64
@@ -157,53 +177,107 @@ func (e *Engine) FeatureUsage(ctx context.Context, q FeatureUsageQuery) (*Featur
 	return res, nil
 }
 
-// build writes the statement, reading the rollup up to covered (nil: raw rows only). It returns a
-// row ('t', ”, active users, 0, (user, period) pairs with a next period, those back in it) and a
-// row ('f', feature, adopters, uses, adopter pairs with a next period, those back) per feature.
-func (q *FeatureUsageQuery) build(covered *time.Time) Executed {
+// build writes the statement, reading the rollup up to covered (nil: raw rows only), whose
+// dictionary of feature bits (bdc_analytics.feature_bits) lists known in bit order. It returns a
+// row ('t', ”, active users, 0, (user, period) pairs with a next period, those back in it) and
+// a row ('f', feature, adopters, uses, adopter pairs with a next period, those back) per feature.
+func (q *FeatureUsageQuery) build(covered *time.Time, known []string) Executed {
 	a := &sqlArgs{}
 	pop := populationCTE(a, q.Filters, BreakdownNone)
 	reader := newDayReader(a, &q.Query, covered)
 	cal := q.calendar()
 	start, startTS := cal.start(0), cal.startTime(0)
 	ps := cal.sql(a, 0)
-	feats := reader.features(startTS, start)
-	activity := Event{Kind: EventActivity}
-	// A user's active periods, each once with whether the next one follows. From the rollup,
-	// whose rows come in (user_id, day) order, the last day of each period (lead) says it in
-	// one window pass; raw days are hashed first.
-	var ua string
-	if reader.daysFromRollup(activity, startTS, start) {
-		ua = `ua as (
-  select user_id, p, coalesce(np = p + 1, false) as back from (
-    select e.user_id, ` + ps.index("e.day") + ` as p, lead(` + ps.index("e.day") + `) over (partition by e.user_id order by e.day) as np
-    from (` + reader.days(activity, startTS, start) + `) e
-    where e.user_id in (select user_id from pop)
-  ) d
-  where np is distinct from p
-)`
-	} else {
-		ua = `ua as (
-  select user_id, p, coalesce(lead(p) over (partition by user_id order by p) = p + 1, false) as back
-  from (select distinct e.user_id, ` + ps.index("e.day") + ` as p from (` + reader.days(activity, startTS, start) + `) e where e.user_id in (select user_id from pop)) x
-)`
-	}
-	only := inList(a, "f.feature", q.Features, "text")
 	last := a.addTyped(cal.count()-1, "int")
+	list := ""
+	if len(q.Features) > 0 {
+		list = a.addTyped(q.Features, "text[]")
+	}
+	wanted := func(col string) string { // the condition that col is a feature asked for
+		if list == "" {
+			return "true"
+		}
+		return col + " = any(" + list + ")"
+	}
+	inPop := func(col string) string { return col + " in (select user_id from pop)" }
+	// Per feature: adopters, uses, adopter (user, period) pairs with a next period, those back.
+	parts := []string{
+		// The features of the masks: the pairs per bit, the adopters from each user's mask (uu).
+		`select fb.feature, 0::bigint as adopters, 0::bigint as uses, count(*) filter (where u.p < ` + last + `) as base,
+    count(*) filter (where u.p < ` + last + ` and u.back) as kept
+  from up u join bdc_analytics.feature_bits fb on u.mask & (1::bigint << fb.bit) <> 0
+  where ` + wanted("fb.feature") + `
+  group by fb.feature`,
+		`select fb.feature, count(*), 0, 0, 0
+  from uu u
+  join bdc_analytics.feature_bits fb on u.mask & (1::bigint << fb.bit) <> 0
+  where ` + wanted("fb.feature") + `
+  group by fb.feature`,
+		// The features beyond the masks, each pair and each adopter once: those beyond the
+		// period's mask, those beyond all the user's periods' masks; and all their uses.
+		`select f.feature, 0, 0, count(*) filter (where f.p < ` + last + `), count(*) filter (where f.p < ` + last + ` and u.back)
+  from fn f join up u on u.user_id = f.user_id and u.p = f.p
+  left join bdc_analytics.feature_bits fb on fb.feature = f.feature
+  where ` + beyondMask("u.mask") + `
+  group by f.feature`,
+		`select f.feature, count(distinct f.user_id), 0, 0, 0
+  from fn f join uu u on u.user_id = f.user_id
+  left join bdc_analytics.feature_bits fb on fb.feature = f.feature
+  where ` + beyondMask("u.mask") + `
+  group by f.feature`,
+		"select f.feature, 0, sum(f.n), 0, 0 from fn f group by f.feature",
+	}
+	// The uses of the features with a bit on the days the rollup covers: one sum per feature
+	// over the rollup's rows (a row without the feature adds nothing).
+	var names []string
+	for _, name := range known {
+		if len(q.Features) == 0 || slices.Contains(q.Features, name) {
+			names = append(names, name)
+		}
+	}
+	if len(names) > 0 {
+		var vals []string // (feature, column of its sum)
+		sums := reader.rollupRows(startTS, start, func(days string) string {
+			var cols []string
+			for i, name := range names {
+				param, col := a.addTyped(name, "text"), "c"+strconv.Itoa(i)
+				cols = append(cols, "sum((r.feature_counts ->> "+param+")::int) as "+col)
+				vals = append(vals, "("+param+", "+col+")")
+			}
+			return "select " + strings.Join(cols, ", ") + " from bdc_analytics.user_activity_daily r where " + and(days, inPop("r.user_id"))
+		})
+		if sums != "" {
+			parts = append(parts, "select v.feature, 0, v.n, 0, 0 from ("+sums+") s cross join lateral (values "+strings.Join(vals, ", ")+
+				") as v(feature, n) where v.n is not null")
+		}
+	}
 	sql := "with " + pop + `,
-fu as (
-  select f.user_id, ` + ps.index("f.day") + ` as p, f.feature, sum(f.n)::bigint as n
-  from (` + feats + `) f
-  where ` + and("f.user_id in (select user_id from pop)", only) + `
-  group by 1, 2, 3
+up as (
+  select user_id, p, mask, coalesce(lead(p) over (partition by user_id order by p) = p + 1, false) as back
+  from (
+    select x.user_id, ` + ps.index("x.day") + ` as p, bit_or(x.mask) as mask
+    from (` + reader.activity(startTS, start) + `) x
+    where ` + inPop("x.user_id") + `
+    group by 1, 2
+  ) g
 ),
-` + ua + `
-select 't', '', (select count(distinct user_id) from ua), 0::bigint, count(*), count(*) filter (where back)
-from ua where p < ` + last + `
+uu as (
+  select user_id, bit_or(mask) as mask from up group by user_id
+),
+fn as (
+  select f.user_id, ` + ps.index("f.day") + ` as p, f.feature, sum(f.n)::bigint as n
+  from (` + reader.featuresBeyondMasks(startTS, start) + `) f
+  where ` + and(inPop("f.user_id"), wanted("f.feature")) + `
+  group by 1, 2, 3
+)
+select 't', '', (select count(*) from uu), 0::bigint, count(*), count(*) filter (where back)
+from up where p < ` + last + `
 union all
-select 'f', f.feature, count(distinct f.user_id), sum(f.n)::bigint, count(*) filter (where f.p < ` + last + `),
-  count(*) filter (where f.p < ` + last + ` and u.back)
-from fu f join ua u on u.user_id = f.user_id and u.p = f.p
-group by f.feature`
+select 'f', feature, sum(adopters)::bigint, sum(uses)::bigint, sum(base)::bigint, sum(kept)::bigint
+from (
+  ` + strings.Join(parts, "\n  union all\n  ") + `
+) x
+group by feature
+having sum(adopters) > 0`
 	return Executed{SQL: sql, Args: a.vals, Rollup: reader.used}
 }

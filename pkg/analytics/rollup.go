@@ -545,20 +545,32 @@ func (r *dayReader) namedFeatures(lo time.Time, loDay civil) string {
 	})
 }
 
-// features returns a subquery of rows (user_id, day, feature, n), one per user, calendar day (in
-// the query's zone) and feature used that day, from loDay on (lo is its first instant) and before
-// the query's end: n is the number of activity rows of the feature. Rows without a feature are
-// left out.
-func (r *dayReader) features(lo time.Time, loDay civil) string {
+// featuresBeyondMasks returns a subquery of rows (user_id, day, feature, n), one per user,
+// calendar day (in the query's zone) and feature used that day that the masks of activity do not
+// hold, from loDay on (lo is its first instant) and before the query's end: n is the number of
+// activity rows of the feature. On the days the rollup covers these are the features without a
+// bit (extra_features, whose counts feature_counts holds); on the days read raw, every feature.
+func (r *dayReader) featuresBeyondMasks(lo time.Time, loDay civil) string {
 	raw := func(from time.Time, zone string) string {
 		return "select x.user_id, (x.occurred_at at time zone " + zone + ")::date as day, x.feature, count(*)::int as n" +
 			" from bdc.user_activities x where " + and(r.lower("x.occurred_at", from), "x.occurred_at < "+r.to.String(), "x.feature is not null") +
 			" group by 1, 2, 3"
 	}
 	return r.read(true, lo, loDay, raw, func(days string) string {
-		return "select r.user_id, r.day, f.key as feature, f.value::int as n from bdc_analytics.user_activity_daily r" +
-			" cross join lateral jsonb_each_text(r.feature_counts) as f(key, value) where " + days
+		return "select r.user_id, r.day, f.feature, (r.feature_counts ->> f.feature)::int as n from bdc_analytics.user_activity_daily r" +
+			" cross join unnest(r.extra_features) as f(feature) where r.extra_features is not null and " + days
 	})
+}
+
+// rollupRows returns rollup(days), the subquery that reads the rollup for the days it covers
+// from loDay on (lo is its first instant) given the condition on those days (alias r), or ""
+// when read would read nothing from the rollup: the rollup part alone of read(true, lo, loDay,
+// …).
+func (r *dayReader) rollupRows(lo time.Time, loDay civil, rollup func(days string) string) string {
+	if !r.usesRollup(true, lo, loDay) {
+		return ""
+	}
+	return rollup(r.rollupDays(lo, loDay))
 }
 
 // prevDays returns subqueries of rows (user_id, day, prev_day), together one per user and day
@@ -628,14 +640,20 @@ func (r *dayReader) read(capable bool, lo time.Time, loDay civil, raw func(from 
 	if !r.usesRollup(capable, lo, loDay) {
 		return raw(lo, r.tz.String())
 	}
-	r.used = true
-	rollupDays := "r.day < " + r.a.addTyped(r.cut, "date")
-	if !lo.IsZero() {
-		rollupDays = "r.day >= " + r.a.addTyped(loDay, "date") + " and " + rollupDays
-	}
-	parts := []string{rollup(rollupDays)}
+	parts := []string{rollup(r.rollupDays(lo, loDay))}
 	if r.cutT.Before(r.toT) {
 		parts = append(parts, raw(r.cutT, platformZone))
 	}
 	return strings.Join(parts, "\n    union all\n    ")
+}
+
+// rollupDays is the condition on the rollup's days (alias r) that read and rollupRows read, and
+// notes the rollup as read.
+func (r *dayReader) rollupDays(lo time.Time, loDay civil) string {
+	r.used = true
+	days := "r.day < " + r.a.addTyped(r.cut, "date")
+	if !lo.IsZero() {
+		days = "r.day >= " + r.a.addTyped(loDay, "date") + " and " + days
+	}
+	return days
 }

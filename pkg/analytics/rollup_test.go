@@ -505,6 +505,14 @@ func TestRefreshRollupsIncrementalAndExact(t *testing.T) {
 		}) {
 		t.Fatalf("engagement with the rollup (%d features in use) differs from without (%d)", withE.FeaturesInUse, withoutE.FeaturesInUse)
 	}
+	fq := analytics.FeatureUsageQuery{Query: eq.Query, Period: analytics.PeriodWeek}
+	withF, withoutF := withAndWithoutRollup(t, d, func(e *analytics.Engine) (*analytics.FeatureUsageResult, error) {
+		return e.FeatureUsage(ctx, fq)
+	})
+	if !withF.Executed.Rollup || len(withF.Features) < 70 || withF.ActiveUsers != withoutF.ActiveUsers || !slices.Equal(withF.Features, withoutF.Features) {
+		t.Fatalf("feature usage with the rollup (%d features, %d active) differs from without (%d, %d):\n%+v\n%+v",
+			len(withF.Features), withF.ActiveUsers, len(withoutF.Features), withoutF.ActiveUsers, withF.Features, withoutF.Features)
+	}
 
 	// And queries agree with and without the rollup on this changed history.
 	q := analytics.RetentionQuery{Query: analytics.Query{From: day(2026, 4, 25), To: day(2026, 6, 1)}, Period: "day",

@@ -117,7 +117,8 @@ func TestValuesAreBound(t *testing.T) {
 			&EngagementQuery{Query: base, Breakdown: BreakdownAgeBand},
 			&SegmentsQuery{Query: base, IncludeMembers: true},
 			&SegmentsQuery{Query: base, Method: SegmentKMeans},
-			&FeatureUsageQuery{Query: base, Features: []string{evil, "documents"}},
+			withBits{&FeatureUsageQuery{Query: base, Features: []string{evil, "documents"}}, []string{"messaging", "documents", evil}},
+			withBits{&FeatureUsageQuery{Query: base}, []string{"messaging", evil}},
 		} {
 			if err := q.Validate(); err != nil {
 				t.Fatal(err)
@@ -152,6 +153,17 @@ type wholeRollup struct {
 func (w wholeRollup) Validate() error { return w.q.Validate() }
 func (w wholeRollup) build(*time.Time) Executed {
 	return w.q.build(ptr(time.Date(2026, 7, 1, 0, 0, 0, 0, time.UTC)))
+}
+
+// withBits builds a feature usage query with the features of the dictionary of bits given.
+type withBits struct {
+	q     *FeatureUsageQuery
+	known []string
+}
+
+func (w withBits) Validate() error { return w.q.Validate() }
+func (w withBits) build(covered *time.Time) Executed {
+	return w.q.build(covered, w.known)
 }
 
 // sessionPaths builds a paths query from the session rollup.
@@ -222,8 +234,9 @@ func TestGoldenSQL(t *testing.T) {
 		"engagement_by_channel_rollup":       &EngagementQuery{Query: Query{From: from, To: to, Filters: filters}, Breakdown: BreakdownAcquisitionChannel},
 		"segments_rfm_members_rollup":        &SegmentsQuery{Query: Query{From: from, To: to}, IncludeMembers: true},
 		"segments_kmeans_raw":                &SegmentsQuery{Query: Query{From: from, To: to, TimeZone: "America/New_York"}, Method: SegmentKMeans},
-		"feature_usage_weekly_rollup":        &FeatureUsageQuery{Query: Query{From: from, To: to}, Features: []string{"documents", "messaging"}},
-		"heatmap_by_activity_type":           &HeatmapQuery{Query: Query{From: from, To: to, TimeZone: "America/New_York", Filters: filters}, ByActivityType: true},
+		"feature_usage_weekly_rollup": withBits{&FeatureUsageQuery{Query: Query{From: from, To: to}, Features: []string{"documents", "messaging"}},
+			[]string{"messaging", "dashboard", "documents"}},
+		"heatmap_by_activity_type": &HeatmapQuery{Query: Query{From: from, To: to, TimeZone: "America/New_York", Filters: filters}, ByActivityType: true},
 		"heatmap_hourly_rollup": &HeatmapQuery{Query: Query{From: from.Add(17 * time.Minute), To: to.Add(-15 * time.Minute),
 			TimeZone: "America/New_York", Filters: filters}},
 		"paths_session_rollup": sessionPaths{&PathsQuery{Query: Query{From: from, To: to, Filters: filters},

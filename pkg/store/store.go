@@ -113,7 +113,9 @@ func (db *DB) Ping(ctx context.Context) error {
 
 // ReadOnly runs fn in a read-only transaction whose statements are cancelled by the server after
 // timeout (statement_timeout, local to the transaction) and by the caller's context. A timeout is
-// reported as ErrQueryTimeout wrapping the server's error.
+// reported as ErrQueryTimeout wrapping the server's error. The transaction is repeatable read:
+// all its statements see the snapshot of its first, so what one reads agrees with the next
+// (a read-only transaction never fails to serialize).
 func (db *DB) ReadOnly(ctx context.Context, timeout time.Duration, fn func(ctx context.Context, tx pgx.Tx) error) error {
 	if timeout > 0 {
 		// The server-side timeout fires first with a clear error; the context bound also covers
@@ -122,7 +124,7 @@ func (db *DB) ReadOnly(ctx context.Context, timeout time.Duration, fn func(ctx c
 		ctx, cancel = context.WithTimeout(ctx, timeout+2*time.Second)
 		defer cancel()
 	}
-	tx, err := db.Pool.BeginTx(ctx, pgx.TxOptions{AccessMode: pgx.ReadOnly})
+	tx, err := db.Pool.BeginTx(ctx, pgx.TxOptions{AccessMode: pgx.ReadOnly, IsoLevel: pgx.RepeatableRead})
 	if err != nil {
 		return classify(ctx, fmt.Errorf("couldn't begin read-only transaction on %s: %w", db.addr, err))
 	}

@@ -3,38 +3,74 @@ with pop as not materialized (
   from bdc.beneficiaries b
   where true
 ),
-fu as (
-  select f.user_id, ((f.day - $5::date) / 7) as p, f.feature, sum(f.n)::bigint as n
-  from (select r.user_id, r.day, f.key as feature, f.value::int as n from bdc_analytics.user_activity_daily r cross join lateral jsonb_each_text(r.feature_counts) as f(key, value) where r.day >= $2::date and r.day < $1::date
+up as (
+  select user_id, p, mask, coalesce(lead(p) over (partition by user_id order by p) = p + 1, false) as back
+  from (
+    select x.user_id, ((x.day - $7::date) / 7) as p, bit_or(x.mask) as mask
+    from (select r.user_id, r.day, r.event_count as n, r.last_event_at as last_at, r.feature_mask as mask from bdc_analytics.user_activity_daily r where r.day >= $9::date and r.day < $8::date
     union all
-    select x.user_id, (x.occurred_at at time zone 'Europe/Paris')::date as day, x.feature, count(*)::int as n from bdc.user_activities x where (x.occurred_at >= $3::timestamptz and x.occurred_at < $4::timestamptz and x.feature is not null) group by 1, 2, 3) f
-  where (f.user_id in (select user_id from pop) and f.feature = any($9::text[]))
-  group by 1, 2, 3
+    select x.user_id, (x.occurred_at at time zone 'Europe/Paris')::date as day, count(*)::int as n, max(x.occurred_at) as last_at, 0::bigint as mask from bdc.user_activities x where (x.occurred_at >= $10::timestamptz and x.occurred_at < $11::timestamptz) group by 1, 2) x
+    where x.user_id in (select user_id from pop)
+    group by 1, 2
+  ) g
 ),
-ua as (
-  select user_id, p, coalesce(np = p + 1, false) as back from (
-    select e.user_id, ((e.day - $5::date) / 7) as p, lead(((e.day - $5::date) / 7)) over (partition by e.user_id order by e.day) as np
-    from (select r.user_id, r.day from bdc_analytics.user_activity_daily r where r.day >= $7::date and r.day < $6::date
+uu as (
+  select user_id, bit_or(mask) as mask from up group by user_id
+),
+fn as (
+  select f.user_id, ((f.day - $7::date) / 7) as p, f.feature, sum(f.n)::bigint as n
+  from (select r.user_id, r.day, f.feature, (r.feature_counts ->> f.feature)::int as n from bdc_analytics.user_activity_daily r cross join unnest(r.extra_features) as f(feature) where r.extra_features is not null and r.day >= $13::date and r.day < $12::date
     union all
-    select x.user_id as user_id, (x.occurred_at at time zone 'Europe/Paris')::date as day from bdc.user_activities x where (x.occurred_at >= $8::timestamptz and x.occurred_at < $4::timestamptz and true)) e
-    where e.user_id in (select user_id from pop)
-  ) d
-  where np is distinct from p
+    select x.user_id, (x.occurred_at at time zone 'Europe/Paris')::date as day, x.feature, count(*)::int as n from bdc.user_activities x where (x.occurred_at >= $14::timestamptz and x.occurred_at < $11::timestamptz and x.feature is not null) group by 1, 2, 3) f
+  where (f.user_id in (select user_id from pop) and f.feature = any($2::text[]))
+  group by 1, 2, 3
 )
-select 't', '', (select count(distinct user_id) from ua), 0::bigint, count(*), count(*) filter (where back)
-from ua where p < $10::int
+select 't', '', (select count(*) from uu), 0::bigint, count(*), count(*) filter (where back)
+from up where p < $1::int
 union all
-select 'f', f.feature, count(distinct f.user_id), sum(f.n)::bigint, count(*) filter (where f.p < $10::int),
-  count(*) filter (where f.p < $10::int and u.back)
-from fu f join ua u on u.user_id = f.user_id and u.p = f.p
-group by f.feature
--- $1 = 2026-03-15T00:00:00Z
--- $2 = 2025-12-29T00:00:00Z
--- $3 = 2026-03-15T00:00:00+01:00
--- $4 = 2026-06-01T00:00:00Z
--- $5 = 2025-12-29T00:00:00Z
--- $6 = 2026-03-15T00:00:00Z
+select 'f', feature, sum(adopters)::bigint, sum(uses)::bigint, sum(base)::bigint, sum(kept)::bigint
+from (
+  select fb.feature, 0::bigint as adopters, 0::bigint as uses, count(*) filter (where u.p < $1::int) as base,
+    count(*) filter (where u.p < $1::int and u.back) as kept
+  from up u join bdc_analytics.feature_bits fb on u.mask & (1::bigint << fb.bit) <> 0
+  where fb.feature = any($2::text[])
+  group by fb.feature
+  union all
+  select fb.feature, count(*), 0, 0, 0
+  from uu u
+  join bdc_analytics.feature_bits fb on u.mask & (1::bigint << fb.bit) <> 0
+  where fb.feature = any($2::text[])
+  group by fb.feature
+  union all
+  select f.feature, 0, 0, count(*) filter (where f.p < $1::int), count(*) filter (where f.p < $1::int and u.back)
+  from fn f join up u on u.user_id = f.user_id and u.p = f.p
+  left join bdc_analytics.feature_bits fb on fb.feature = f.feature
+  where fb.bit is null or coalesce(u.mask, 0) & (1::bigint << fb.bit) = 0
+  group by f.feature
+  union all
+  select f.feature, count(distinct f.user_id), 0, 0, 0
+  from fn f join uu u on u.user_id = f.user_id
+  left join bdc_analytics.feature_bits fb on fb.feature = f.feature
+  where fb.bit is null or coalesce(u.mask, 0) & (1::bigint << fb.bit) = 0
+  group by f.feature
+  union all
+  select f.feature, 0, sum(f.n), 0, 0 from fn f group by f.feature
+  union all
+  select v.feature, 0, v.n, 0, 0 from (select sum((r.feature_counts ->> $5::text)::int) as c0, sum((r.feature_counts ->> $6::text)::int) as c1 from bdc_analytics.user_activity_daily r where (r.day >= $4::date and r.day < $3::date and r.user_id in (select user_id from pop))) s cross join lateral (values ($5::text, c0), ($6::text, c1)) as v(feature, n) where v.n is not null
+) x
+group by feature
+having sum(adopters) > 0
+-- $1 = 22
+-- $2 = ["documents","messaging"]
+-- $3 = 2026-03-15T00:00:00Z
+-- $4 = 2025-12-29T00:00:00Z
+-- $5 = "messaging"
+-- $6 = "documents"
 -- $7 = 2025-12-29T00:00:00Z
--- $8 = 2026-03-15T00:00:00+01:00
--- $9 = ["documents","messaging"]
--- $10 = 22
+-- $8 = 2026-03-15T00:00:00Z
+-- $9 = 2025-12-29T00:00:00Z
+-- $10 = 2026-03-15T00:00:00+01:00
+-- $11 = 2026-06-01T00:00:00Z
+-- $12 = 2026-03-15T00:00:00Z
+-- $13 = 2025-12-29T00:00:00Z
+-- $14 = 2026-03-15T00:00:00+01:00
