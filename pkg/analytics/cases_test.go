@@ -164,6 +164,10 @@ func funnelCases(ref *refData) []funnelCase {
 		{"ordered_repeated_login", q(day(2026, 2, 1), day(2026, 5, 1), "ordered", 1, "day", "activity:login", "activity:login", "activity:login")},
 		{"strict_repeated_login", q(day(2026, 2, 1), day(2026, 5, 1), "strict", 3, "day", "activity:login", "activity:login", "activity:login")},
 		{"unordered_repeated_login", q(day(2026, 2, 1), day(2026, 5, 1), "unordered", 2, "day", "activity:login", "activity:login", "activity:page_view")},
+		// Booking rows are calendar rows: one event matches two distinct steps.
+		{"ordered_booking_overlapping_feature", withBD(q(day(2026, 2, 1), day(2026, 5, 1), "ordered", 1, "day", "activity:login", "feature:calendar", "activity:booking"), "acquisition_channel")},
+		{"strict_booking_overlapping_feature", q(day(2026, 2, 1), day(2026, 5, 1), "strict", 1, "day", "feature:calendar", "activity:booking", "feature:calendar")},
+		{"unordered_booking_overlapping_feature", q(day(2026, 2, 1), day(2026, 5, 1), "unordered", 12, "hour", "activity:booking", "feature:calendar", "activity:login")},
 		{"ordered_overlapping_steps_minutes", q(day(2026, 2, 1), day(2026, 5, 1), "ordered", 30, "minute", "activity", "activity:login", "feature:dashboard")},
 		{"strict_overlapping_steps", q(day(2026, 2, 1), day(2026, 5, 1), "strict", 2, "week", "signup", "activity", "activity:login")},
 		{"ordered_by_channel", withBD(q(day(2025, 12, 1), histTo, "ordered", 30, "day", "signup", "appointment_booked"), "acquisition_channel")},

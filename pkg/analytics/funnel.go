@@ -430,10 +430,15 @@ steps as (
 )`
 }
 
-// occurrences is "occ(user_id, ts, mask)": one row per event of any step in the range, with bit
-// k-1 of mask set when it matches step k. Each source table is read once for all the steps it
-// serves. Rows of users outside the population are left for the final join with it to drop,
-// unless filters make the population a small part of the users.
+// occurrences is "occ(user_id, ts, mask)": the events of the steps in the range, with bit k-1 of
+// mask set when it matches step k. Each source table is read once for all the steps it serves,
+// one row per event, except the activity rows when every activity step names an activity type
+// or a feature: those are read once per distinct step event, from the covering index of its type
+// or feature (user_activities_type_idx, user_activities_feature_idx) rather than from every row
+// of the range, so an event matching several distinct steps gives a row for each. The funnels
+// need no more: every row sees the same later instants as its peers. Rows of users outside the
+// population are left for the final join with it to drop, unless filters make the population a
+// small part of the users.
 func (q *FunnelQuery) occurrences(a *sqlArgs) string {
 	from := a.addTyped(q.From, "timestamptz")
 	to := a.addTyped(q.To, "timestamptz")
@@ -452,6 +457,22 @@ func (q *FunnelQuery) occurrences(a *sqlArgs) string {
 	var parts []string
 	for _, kind := range kinds {
 		s := sourceOf(a, kind, q.Filters)
+		if kind == EventActivity && q.selectiveActivity() {
+			var firsts []int // the first step of each distinct event
+			bits := map[string]int{}
+			for _, i := range byKind[kind] {
+				e := q.Series[i].String()
+				if _, ok := bits[e]; !ok {
+					firsts = append(firsts, i)
+				}
+				bits[e] |= 1 << i
+			}
+			for _, i := range firsts {
+				parts = append(parts, "select "+s.user+" as user_id, "+s.ts+" as ts, "+strconv.Itoa(bits[q.Series[i].String()])+" as mask from "+s.from+
+					" where "+and(s.ts+" >= "+from, s.ts+" < "+to, activityCond(a, q.Series[i])))
+			}
+			continue
+		}
 		var terms, conds []string
 		for _, i := range byKind[kind] {
 			bit := strconv.Itoa(1 << i)
@@ -476,4 +497,11 @@ func (q *FunnelQuery) occurrences(a *sqlArgs) string {
 	}
 	return "occ as (\n  select user_id, ts, mask from (\n    " + strings.Join(parts, "\n    union all\n    ") +
 		"\n  ) o\n  where " + and(inPop, "mask <> 0") + "\n)"
+}
+
+// selectiveActivity reports whether every activity step names an activity type or a feature.
+func (q *FunnelQuery) selectiveActivity() bool {
+	return !slices.ContainsFunc(q.Series, func(e Event) bool {
+		return e.Kind == EventActivity && e.ActivityType == "" && e.Feature == ""
+	})
 }

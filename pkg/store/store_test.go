@@ -199,20 +199,23 @@ func TestMigrateKeepsAPlatformsViews(t *testing.T) {
 		create schema bdc;
 		create view bdc.users as select pk as id, mail as email,
 			case kind when 'coach' then 'trainer' else 'beneficiary' end as role,
-			joined as created_at, null::timestamptz as last_login_at, true as is_active from app.people;`)
+			joined as created_at, null::timestamptz as last_login_at, true as is_active from app.people;
+		create table app.clicks (pk bigint primary key, person bigint, at timestamptz, what text);
+		create view bdc.user_activities as select pk as id, person as user_id, at as occurred_at, what as activity_type,
+			null::text as feature, null::text as session_id, null::integer as duration_ms from app.clicks;`)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if err := d.DB.Migrate(t.Context()); err != nil {
 		t.Fatal(err)
 	}
-	var kind, role string
-	if err := d.DB.Pool.QueryRow(t.Context(), `select c.relkind::text, u.role from pg_class c, bdc.users u
-		where c.oid = 'bdc.users'::regclass`).Scan(&kind, &role); err != nil {
+	var kind, activities, role string
+	if err := d.DB.Pool.QueryRow(t.Context(), `select c.relkind::text, a.relkind::text, u.role from pg_class c, pg_class a, bdc.users u
+		where c.oid = 'bdc.users'::regclass and a.oid = 'bdc.user_activities'::regclass`).Scan(&kind, &activities, &role); err != nil {
 		t.Fatal(err)
 	}
-	if kind != "v" || role != "trainer" {
-		t.Errorf("bdc.users is %q with role %q, want the platform's view", kind, role)
+	if kind != "v" || activities != "v" || role != "trainer" {
+		t.Errorf("bdc.users is %q with role %q and bdc.user_activities %q, want the platform's views", kind, role, activities)
 	}
 	var n int
 	if err := d.DB.Pool.QueryRow(t.Context(), `select count(*) from pg_namespace where nspname = 'bdc_analytics'`).Scan(&n); err != nil || n != 1 {

@@ -5,7 +5,9 @@ with pop as not materialized (
 ),
 occ as (
   select user_id, ts, mask from (
-    select x.user_id as user_id, x.occurred_at as ts, case when x.activity_type = $7::text then 1 else 0 end | case when x.activity_type = $8::text then 2 else 0 end as mask from bdc.user_activities x where (x.occurred_at >= $5::timestamptz and x.occurred_at < $6::timestamptz and (x.activity_type = $7::text or x.activity_type = $8::text))
+    select x.user_id as user_id, x.occurred_at as ts, 1 as mask from bdc.user_activities x where (x.occurred_at >= $5::timestamptz and x.occurred_at < $6::timestamptz and x.activity_type = $7::text)
+    union all
+    select x.user_id as user_id, x.occurred_at as ts, 2 as mask from bdc.user_activities x where (x.occurred_at >= $5::timestamptz and x.occurred_at < $6::timestamptz and x.activity_type = $8::text)
     union all
     select b.user_id as user_id, x.booked_at as ts, 4 as mask from bdc.appointments x join bdc.beneficiaries b on b.id = x.beneficiary_id where (x.booked_at >= $5::timestamptz and x.booked_at < $6::timestamptz and x.channel = any($9::text[]))
     union all

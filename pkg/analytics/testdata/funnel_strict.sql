@@ -7,7 +7,7 @@ occ as (
   select user_id, ts, mask from (
     select x.id as user_id, x.created_at as ts, 1 as mask from bdc.users x where (x.created_at >= $1::timestamptz and x.created_at < $2::timestamptz)
     union all
-    select x.user_id as user_id, x.occurred_at as ts, case when x.activity_type = $3::text then 2 else 0 end as mask from bdc.user_activities x where (x.occurred_at >= $1::timestamptz and x.occurred_at < $2::timestamptz and x.activity_type = $3::text)
+    select x.user_id as user_id, x.occurred_at as ts, 2 as mask from bdc.user_activities x where (x.occurred_at >= $1::timestamptz and x.occurred_at < $2::timestamptz and x.activity_type = $3::text)
     union all
     select b.user_id as user_id, x.booked_at as ts, 4 as mask from bdc.appointments x join bdc.beneficiaries b on b.id = x.beneficiary_id where (x.booked_at >= $1::timestamptz and x.booked_at < $2::timestamptz and true)
     union all
