@@ -82,6 +82,11 @@ func (e *Engine) queryPrepared(ctx context.Context, rollup string, build func(ct
 		if ex, err = build(ctx, tx, covered); err != nil {
 			return err
 		}
+		if ex.Serial {
+			if _, err := tx.Exec(ctx, "select set_config('max_parallel_workers_per_gather', '0', true)"); err != nil {
+				return fmt.Errorf("couldn't prepare the analytics transaction: %w", err)
+			}
+		}
 		rows, err := tx.Query(ctx, ex.SQL, ex.Args...)
 		if err != nil {
 			return err

@@ -327,12 +327,19 @@ type Executed struct {
 	// together; for the heatmap any event but every activity, or counts by type), and for the
 	// kinds that need every event's instant (funnels, paths).
 	Rollup bool `json:"rollup"`
+	// Serial is true when the statement runs without parallel workers: when its aggregate
+	// has about as many groups as rows, merging the workers' partial aggregates costs more
+	// than they save.
+	Serial bool `json:"serial,omitempty"`
 }
 
 // String renders the statement with its arguments listed after it, as the query inspector
 // shows it.
 func (e Executed) String() string {
 	var b strings.Builder
+	if e.Serial {
+		b.WriteString("set local max_parallel_workers_per_gather = 0;\n")
+	}
 	b.WriteString(e.SQL)
 	for i, a := range e.Args {
 		fmt.Fprintf(&b, "\n-- $%d = %s", i+1, formatArg(a))

@@ -1,3 +1,4 @@
+set local max_parallel_workers_per_gather = 0;
 with pop as not materialized (
   select b.user_id, ''::text as bd
   from bdc.beneficiaries b cross join lateral (select extract(year from b.created_at at time zone 'Europe/Paris')::int - b.birth_year as age) ag
