@@ -271,12 +271,14 @@ from sc group by 2, 3`
 		sql += "\nunion all\nselect 's', '', 0, 0, 0, nf, " + cols + " from sc"
 	}
 	if q.Limit > 0 {
+		// The top and the bottom by a bounded sort (the limit keeps a heap of Limit rows) rather
+		// than numbering every score: ranks are numbered over the rows kept only.
 		lim := a.addTyped(q.Limit, "int")
 		for _, end := range []struct{ kind, order string }{{"t", "score desc, user_id"}, {"b", "score, user_id"}} {
 			sql += `
 union all
-select '` + end.kind + `', '', rk::int, 0, 0, nf, ` + cols + `
-from (select *, row_number() over (order by ` + end.order + `) as rk from sc) x where rk <= ` + lim
+select '` + end.kind + `', '', (row_number() over (order by ` + end.order + `))::int, 0, 0, nf, ` + cols + `
+from (select * from sc order by ` + end.order + ` limit ` + lim + `) x`
 		}
 	}
 	return Executed{SQL: sql, Args: a.vals, Rollup: b.reader.used}

@@ -49,11 +49,11 @@ select 'h', bd, least(floor(score / 10)::int, 9), count(*), sum(score), min(nf),
   0::bigint, 0::float8, 0::float8, 0::float8, 0::float8, 0, 0::bigint, 0, null::timestamptz
 from sc group by 2, 3
 union all
-select 't', '', rk::int, 0, 0, nf, user_id, score, r, f, d, days, events, features, last_at
-from (select *, row_number() over (order by score desc, user_id) as rk from sc) x where rk <= $13::int
+select 't', '', (row_number() over (order by score desc, user_id))::int, 0, 0, nf, user_id, score, r, f, d, days, events, features, last_at
+from (select * from sc order by score desc, user_id limit $13::int) x
 union all
-select 'b', '', rk::int, 0, 0, nf, user_id, score, r, f, d, days, events, features, last_at
-from (select *, row_number() over (order by score, user_id) as rk from sc) x where rk <= $13::int
+select 'b', '', (row_number() over (order by score, user_id))::int, 0, 0, nf, user_id, score, r, f, d, days, events, features, last_at
+from (select * from sc order by score, user_id limit $13::int) x
 -- $1 = ["bretagne"]
 -- $2 = [25,65]
 -- $3 = [34,150]
