@@ -70,6 +70,12 @@ func beyondMask(mask string) string {
 	return "fb.bit is null or coalesce(" + mask + ", 0) & (1::bigint << fb.bit) = 0"
 }
 
+// inMask is the condition that the feature whose bit is fb.bit is in mask: beyondMask's converse
+// for a feature with a bit and a mask that is not null.
+func inMask(mask string) string {
+	return mask + " & (1::bigint << fb.bit) <> 0"
+}
+
 // recency is the SQL of the days (fractional) from an instant expression to To.
 func (b *behaviour) recency(at string) string {
 	return "(extract(epoch from " + b.to.String() + " - " + at + ")::float8 / 86400)"

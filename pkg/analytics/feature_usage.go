@@ -205,12 +205,12 @@ func (q *FeatureUsageQuery) build(covered *time.Time, known []string) Executed {
 		// The features of the masks: the pairs per bit, the adopters from each user's mask (uu).
 		`select fb.feature, 0::bigint as adopters, 0::bigint as uses, count(*) filter (where u.p < ` + last + `) as base,
     count(*) filter (where u.p < ` + last + ` and u.back) as kept
-  from up u join bdc_analytics.feature_bits fb on u.mask & (1::bigint << fb.bit) <> 0
+  from up u join bdc_analytics.feature_bits fb on ` + inMask("u.mask") + `
   where ` + wanted("fb.feature") + `
   group by fb.feature`,
 		`select fb.feature, count(*), 0, 0, 0
   from uu u
-  join bdc_analytics.feature_bits fb on u.mask & (1::bigint << fb.bit) <> 0
+  join bdc_analytics.feature_bits fb on ` + inMask("u.mask") + `
   where ` + wanted("fb.feature") + `
   group by fb.feature`,
 		// The features beyond the masks, each pair and each adopter once: those beyond the

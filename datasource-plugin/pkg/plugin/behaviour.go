@@ -3,7 +3,6 @@ package plugin
 import (
 	"context"
 	"fmt"
-	"strings"
 	"time"
 
 	"github.com/grafana/grafana-plugin-sdk-go/backend"
@@ -121,16 +120,7 @@ func funnelFrame(res *analytics.FunnelResult) *data.Frame {
 
 // tableMeta shows the executed statement and its bound parameters in Grafana's query inspector.
 func tableMeta(ex analytics.Executed) *data.FrameMeta {
-	return &data.FrameMeta{PreferredVisualization: data.VisTypeTable, ExecutedQueryString: executed(ex)}
-}
-
-func executed(ex analytics.Executed) string {
-	var b strings.Builder
-	b.WriteString(ex.SQL)
-	for i, a := range ex.Args {
-		fmt.Fprintf(&b, "\n-- $%d = %v", i+1, a)
-	}
-	return b.String()
+	return &data.FrameMeta{PreferredVisualization: data.VisTypeTable, ExecutedQueryString: ex.String()}
 }
 
 func ptr[T any](v T) *T { return &v }

@@ -57,7 +57,7 @@ func pathsFrames(res *analytics.PathsResult) data.Frames {
 	for _, e := range res.Edges {
 		edges.AppendRow(e.ID, e.Source, e.Target, e.Weight, e.AverageTime)
 	}
-	nodes.Meta = &data.FrameMeta{PreferredVisualization: data.VisTypeNodeGraph, ExecutedQueryString: executed(res.Executed)}
+	nodes.Meta = &data.FrameMeta{PreferredVisualization: data.VisTypeNodeGraph, ExecutedQueryString: res.Executed.String()}
 	edges.Meta = &data.FrameMeta{PreferredVisualization: data.VisTypeNodeGraph}
 
 	journeys := data.NewFrame("journeys",
@@ -89,7 +89,7 @@ func (ds *Datasource) queryLifecycle(ctx context.Context, _ backend.DataQuery, e
 	for _, p := range res.Periods {
 		f.AppendRow(p.Start, p.New, p.Returning, p.Resurrecting, p.Dormant, p.Active, p.QuickRatio)
 	}
-	f.Meta = &data.FrameMeta{Type: data.FrameTypeTimeSeriesWide, PreferredVisualization: data.VisTypeGraph, ExecutedQueryString: executed(res.Executed)}
+	f.Meta = &data.FrameMeta{Type: data.FrameTypeTimeSeriesWide, PreferredVisualization: data.VisTypeGraph, ExecutedQueryString: res.Executed.String()}
 	return data.Frames{f}, nil
 }
 
@@ -110,7 +110,7 @@ func (ds *Datasource) queryStickiness(ctx context.Context, _ backend.DataQuery, 
 	for _, d := range res.Days {
 		days.AppendRow(d.Day, d.DAU, d.WAU, d.MAU, d.DAUOverMAU)
 	}
-	days.Meta = &data.FrameMeta{Type: data.FrameTypeTimeSeriesWide, PreferredVisualization: data.VisTypeGraph, ExecutedQueryString: executed(res.Executed)}
+	days.Meta = &data.FrameMeta{Type: data.FrameTypeTimeSeriesWide, PreferredVisualization: data.VisTypeGraph, ExecutedQueryString: res.Executed.String()}
 	// Days active per period: a row per period, a column per number of days.
 	longest := 0
 	for _, p := range res.Periods {
@@ -155,7 +155,7 @@ func (ds *Datasource) queryEngagement(ctx context.Context, _ backend.DataQuery, 
 			dist.AppendRow(s.Breakdown, fmt.Sprintf("%g-%g", b.From, b.To), b.Users)
 		}
 	}
-	dist.Meta = &data.FrameMeta{PreferredVisualization: data.VisTypeTable, ExecutedQueryString: executed(res.Executed)}
+	dist.Meta = &data.FrameMeta{PreferredVisualization: data.VisTypeTable, ExecutedQueryString: res.Executed.String()}
 	frames := data.Frames{dist}
 	for _, l := range []struct {
 		name string
@@ -202,7 +202,7 @@ func (ds *Datasource) querySegments(ctx context.Context, _ backend.DataQuery, en
 		}
 		f.AppendRow(row...)
 	}
-	f.Meta = &data.FrameMeta{PreferredVisualization: data.VisTypeTable, ExecutedQueryString: executed(res.Executed)}
+	f.Meta = &data.FrameMeta{PreferredVisualization: data.VisTypeTable, ExecutedQueryString: res.Executed.String()}
 	return data.Frames{f}, nil
 }
 
@@ -226,7 +226,7 @@ func (ds *Datasource) queryFeatureUsage(ctx context.Context, _ backend.DataQuery
 	for _, u := range res.Features {
 		f.AppendRow(u.Feature, u.Adopters, u.Adoption, u.Uses, u.Frequency, u.AdopterRetention.Ratio, u.NonAdopterRetention.Ratio)
 	}
-	f.Meta = &data.FrameMeta{PreferredVisualization: data.VisTypeTable, ExecutedQueryString: executed(res.Executed)}
+	f.Meta = &data.FrameMeta{PreferredVisualization: data.VisTypeTable, ExecutedQueryString: res.Executed.String()}
 	return data.Frames{f}, nil
 }
 
@@ -268,7 +268,7 @@ func (ds *Datasource) queryHeatmap(ctx context.Context, _ backend.DataQuery, env
 		frames = append(frames, f)
 	}
 	if len(frames) > 0 {
-		frames[0].Meta.ExecutedQueryString = executed(res.Executed)
+		frames[0].Meta.ExecutedQueryString = res.Executed.String()
 	}
 	return frames, nil
 }

@@ -369,7 +369,7 @@ func (ds *Datasource) queryPredictions(ctx context.Context, _ backend.DataQuery,
 	frame.Meta = &data.FrameMeta{
 		PreferredVisualization: data.VisTypeTable,
 		ExecutedQueryString: fmt.Sprintf("-- scored with %s version %d (%s, trained %s): %d %s\n%s",
-			q.Model, v.Version, v.Algorithm, at(v.TrainedAt), len(sc.Rows), what, executed(ex)),
+			q.Model, v.Version, v.Algorithm, at(v.TrainedAt), len(sc.Rows), what, ex.String()),
 		Notices: []data.Notice{{Severity: data.NoticeSeverityInfo, Text: fmt.Sprintf("%s version %d: %d of %d %s at a risk of %.2f or more; %d listed",
 			q.Model, v.Version, countAtLeast(sc.Rows, subjects, threshold), matching, what, threshold, len(kept))}},
 		Custom: predictionsMeta{Model: q.Model, Version: v.Version, ScoredAt: now, Scored: len(sc.Rows), Matching: matching, Listed: len(kept)},
