@@ -22,12 +22,14 @@ type behaviour struct {
 	days   calendar  // the calendar days of the range
 	lo     time.Time // first instant of the first day
 	to     *lazyArg
+	// filters are the query's, for popMember.
+	filters Filters
 }
 
 func newBehaviour(a *sqlArgs, q *Query, covered *time.Time) *behaviour {
 	days := newCalendar(q, PeriodDay)
 	reader := newDayReader(a, q, covered)
-	return &behaviour{a: a, reader: reader, days: days, lo: days.startTime(0), to: reader.to}
+	return &behaviour{a: a, reader: reader, days: days, lo: days.startTime(0), to: reader.to, filters: q.Filters}
 }
 
 // ctes returns the common table expressions "ua(user_id, days, events, last_at, mask)" (one row
@@ -38,9 +40,9 @@ func newBehaviour(a *sqlArgs, q *Query, covered *time.Time) *behaviour {
 func (b *behaviour) ctes() []string {
 	return []string{
 		"ua as (\n  select x.user_id, count(*)::int as days, sum(x.n)::bigint as events, max(x.last_at) as last_at, bit_or(x.mask) as mask\n  from (" +
-			b.reader.activity(b.lo, b.days.start(0)) + ") x\n  where x.user_id in (select user_id from pop)\n  group by x.user_id\n)",
+			b.reader.activity(b.lo, b.days.start(0)) + ") x\n  where " + popMember(b.filters, "x.user_id") + "\n  group by x.user_id\n)",
 		"fea as (\n  select distinct x.user_id, x.feature from (" + b.reader.namedFeatures(b.lo, b.days.start(0)) +
-			") x\n  where x.user_id in (select user_id from pop)\n)",
+			") x\n  where " + popMember(b.filters, "x.user_id") + "\n)",
 		`beh as (
   select p.user_id, p.bd, coalesce(x.days, 0) as days, coalesce(x.events, 0) as events, x.last_at,
     coalesce(bit_count(x.mask::bit(64))::int, 0) + coalesce(y.features, 0) as features

@@ -199,7 +199,7 @@ func (q *FeatureUsageQuery) build(covered *time.Time, known []string) Executed {
 		}
 		return col + " = any(" + list + ")"
 	}
-	inPop := func(col string) string { return col + " in (select user_id from pop)" }
+	inPop := func(col string) string { return popMember(q.Filters, col) }
 	// Per feature: adopters, uses, adopter (user, period) pairs with a next period, those back.
 	parts := []string{
 		// The features of the masks: the pairs per bit, the adopters from each user's mask (uu).

@@ -194,7 +194,7 @@ uc as (
 )
 select typ, cell::int, sum(n)::bigint, count(*)
 from uc
-where user_id in (select user_id from pop)
+where ` + popMember(q.Filters, "user_id") + `
 group by typ, cell`
 	return Executed{SQL: sql, Args: a.vals}
 }
@@ -230,7 +230,7 @@ uc as (
 )
 select null::text, cell::int, sum(n)::bigint, count(*)
 from uc
-where user_id in (select user_id from pop)
+where ` + popMember(q.Filters, "user_id") + `
 group by cell`
 	// Each user has about one hour of the range in a cell (a quarter: 414,000 hours, 366,000
 	// pairs of cell and user), so partial aggregates in parallel workers merge almost as many

@@ -146,7 +146,7 @@ func (q *LifecycleQuery) build(covered *time.Time) Executed {
 ud as (
   select e.user_id, e.day, ` + ps.folded("e.day") + ` as p
   from (` + evt + `) e
-  where e.user_id in (select user_id from pop)
+  where ` + popMember(q.Filters, "e.user_id") + `
 ),
 st as (
   select p, p + 1 as d, lag(p) over w as prev, lead(p) over w as next
@@ -178,7 +178,7 @@ func (q *LifecycleQuery) buildFromPrevDays(a *sqlArgs, pop string, ps *periodSQL
     select r.prev_day, ` + ps.index("r.day") + ` as p,
       ` + ps.folded("r.prev_day") + ` as pp
     from (` + part + `) r
-    where r.user_id in (select user_id from pop)
+    where ` + popMember(q.Filters, "r.user_id") + `
   ) e
   where e.pp <> e.p
   group by e.p`

@@ -411,7 +411,7 @@ func (q *PathsQuery) build() Executed {
 		flags += ", is_e"
 	}
 	ctes := []string{pop,
-		"ev as (\n  select o.* from (\n    " + strings.Join(parts, "\n    union all\n    ") + "\n  ) o\n  where o.user_id in (select user_id from pop)\n)",
+		"ev as (\n  select o.* from (\n    " + strings.Join(parts, "\n    union all\n    ") + "\n  ) o\n  where " + popMember(q.Filters, "o.user_id") + "\n)",
 	}
 	cols := "user_id, sid, ts, label, src, id"
 	// merged holds the events of the cut left after merging repeats (those whose label differs

@@ -60,7 +60,7 @@ func (q *PathsQuery) buildSessions(covered *time.Time) Executed {
   select x.user_id, x.session_id as sid, x.occurred_at as ts, x.activity_type as label, x.id
   from bdc.user_activities x
   where x.occurred_at >= `+a.addTyped(maxTime(q.From, cut), "timestamptz")+` and x.occurred_at < `+to+`
-    and x.session_id is not null and x.user_id in (select user_id from pop)
+    and x.session_id is not null and `+popMember(q.Filters, "x.user_id")+`
 )`)
 	}
 	// The rows of the range: the days covered from From's to To's, overlapping [From, To).
@@ -79,7 +79,7 @@ func (q *PathsQuery) buildSessions(covered *time.Time) Executed {
 		cols + rows("r.day in ("+fromDay+", "+lastP+")", "(r.first_event_at < "+from+" or r.last_event_at >= "+to+")"),
 	}
 	// The sessions the rows answer alone.
-	wholeConds := []string{"not r.spans_days", "r.first_event_at >= " + from, "r.last_event_at < " + to, "r.user_id in (select user_id from pop)"}
+	wholeConds := []string{"not r.spans_days", "r.first_event_at >= " + from, "r.last_event_at < " + to, popMember(q.Filters, "r.user_id")}
 	if after {
 		split = append(split, cols+"(select distinct user_id, sid from af) f\n"+
 			"    join "+strings.Replace(rows("r.user_id = f.user_id", "r.session_id = f.sid"), " r where ", " r on ", 1))
@@ -98,7 +98,7 @@ func (q *PathsQuery) buildSessions(covered *time.Time) Executed {
 	}
 	ctes = append(ctes,
 		"sp as (\n  select user_id, sid, min(f) as f, max(l) as l from (\n  "+strings.Join(split, "\n  union all\n  ")+
-			"\n  ) s where user_id in (select user_id from pop) group by user_id, sid\n)",
+			"\n  ) s where "+popMember(q.Filters, "user_id")+" group by user_id, sid\n)",
 		// The split sessions' runs, cut as the refresh cuts them.
 		"rs as (\n  select user_id, labels, starts, runs from (\n  "+sessionRuns(raw, "user_id, sid")+"\n  ) s\n)")
 	// Each part is sliced where it is read, so that the workers scanning the rollup slice too.

@@ -268,7 +268,7 @@ func (q *RetentionQuery) build(covered *time.Time) Executed {
 	ps := cal.sql(a, 0)
 	period := ps.index
 	same := q.TargetEntity == q.ReturningEntity
-	inPop := "e.user_id in (select user_id from pop)"
+	inPop := popMember(q.Filters, "e.user_id")
 	ctes := []string{pop}
 	var tgt, ret, hits string
 	if q.RetentionType == RetentionFirstTime {

@@ -153,6 +153,20 @@ func populationCTE(a *sqlArgs, f Filters, bd Breakdown) string {
 	return "pop as not materialized (\n  select b.user_id, " + breakdownExpr(bd) + " as bd\n  from " + from + "\n  where " + and(conds...) + "\n)"
 }
 
+// popMember is the condition that col, a user id, is one of pop's beneficiaries. Without a
+// filter pop is every beneficiary, and the condition is that col is none of the platform's other
+// users (trainers, staff: hundreds, against ~100,000 beneficiaries): an anti-join with a hash of
+// those few instead of a semi-join probing a hash of the whole population, which cost a third
+// of a second per million rows on the benchmark platform. The two agree on every id of
+// bdc.users, which the user id of every activity row is (a foreign key) and so of every rollup row.
+func popMember(f Filters, col string) string {
+	if f.IsZero() {
+		return "not exists (select 1 from bdc.users pm_u where pm_u.id = " + col +
+			" and not exists (select 1 from bdc.beneficiaries pm_b where pm_b.user_id = pm_u.id))"
+	}
+	return col + " in (select user_id from pop)"
+}
+
 // civil is a calendar date, held as midnight UTC so pgx binds it as a SQL date.
 type civil = time.Time
 

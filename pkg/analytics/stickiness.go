@@ -174,7 +174,7 @@ func (q *StickinessQuery) build(covered *time.Time) Executed {
 		for i, part := range parts {
 			gaps[i] = `select r.day, least(r.day - r.prev_day, ` + fmt.Sprint(MAUDays) + `) as gap, count(*)::int as n
   from (` + part + `) r
-  where r.user_id in (select user_id from pop)
+  where ` + popMember(q.Filters, "r.user_id") + `
   group by 1, 2`
 		}
 		w, m := fmt.Sprint(WAUDays), fmt.Sprint(MAUDays)
@@ -218,7 +218,7 @@ daily as (
 	sql := "with " + pop + `,
 ud as not materialized (
   select e.user_id, e.day from (` + ud + `) e
-  where e.user_id in (select user_id from pop)
+  where ` + popMember(q.Filters, "e.user_id") + `
 ),
 ` + daily + `
 select 'd', i, 0, dau, wau, mau from (

@@ -10,7 +10,7 @@ up as (
     from (select r.user_id, r.day, r.event_count as n, r.last_event_at as last_at, r.feature_mask as mask from bdc_analytics.user_activity_daily r where r.day >= $9::date and r.day < $8::date
     union all
     select x.user_id, (x.occurred_at at time zone 'Europe/Paris')::date as day, count(*)::int as n, max(x.occurred_at) as last_at, 0::bigint as mask from bdc.user_activities x where (x.occurred_at >= $10::timestamptz and x.occurred_at < $11::timestamptz) group by 1, 2) x
-    where x.user_id in (select user_id from pop)
+    where not exists (select 1 from bdc.users pm_u where pm_u.id = x.user_id and not exists (select 1 from bdc.beneficiaries pm_b where pm_b.user_id = pm_u.id))
     group by 1, 2
   ) g
 ),
@@ -22,7 +22,7 @@ fn as (
   from (select r.user_id, r.day, f.feature, (r.feature_counts ->> f.feature)::int as n from bdc_analytics.user_activity_daily r cross join unnest(r.extra_features) as f(feature) where r.extra_features is not null and r.day >= $13::date and r.day < $12::date
     union all
     select x.user_id, (x.occurred_at at time zone 'Europe/Paris')::date as day, x.feature, count(*)::int as n from bdc.user_activities x where (x.occurred_at >= $14::timestamptz and x.occurred_at < $11::timestamptz and x.feature is not null) group by 1, 2, 3) f
-  where (f.user_id in (select user_id from pop) and f.feature = any($2::text[]))
+  where (not exists (select 1 from bdc.users pm_u where pm_u.id = f.user_id and not exists (select 1 from bdc.beneficiaries pm_b where pm_b.user_id = pm_u.id)) and f.feature = any($2::text[]))
   group by 1, 2, 3
 )
 select 't', '', (select count(*) from uu), 0::bigint, count(*), count(*) filter (where back)
@@ -56,7 +56,7 @@ from (
   union all
   select f.feature, 0, sum(f.n), 0, 0 from fn f group by f.feature
   union all
-  select v.feature, 0, v.n, 0, 0 from (select sum((r.feature_counts ->> $5::text)::int) as c0, sum((r.feature_counts ->> $6::text)::int) as c1 from bdc_analytics.user_activity_daily r where (r.day >= $4::date and r.day < $3::date and r.user_id in (select user_id from pop))) s cross join lateral (values ($5::text, c0), ($6::text, c1)) as v(feature, n) where v.n is not null
+  select v.feature, 0, v.n, 0, 0 from (select sum((r.feature_counts ->> $5::text)::int) as c0, sum((r.feature_counts ->> $6::text)::int) as c1 from bdc_analytics.user_activity_daily r where (r.day >= $4::date and r.day < $3::date and not exists (select 1 from bdc.users pm_u where pm_u.id = r.user_id and not exists (select 1 from bdc.beneficiaries pm_b where pm_b.user_id = pm_u.id)))) s cross join lateral (values ($5::text, c0), ($6::text, c1)) as v(feature, n) where v.n is not null
 ) x
 group by feature
 having sum(adopters) > 0

@@ -13,7 +13,7 @@ agg as (
     select r.prev_day, (((r.day - $5::date) / 7) - 1) as p,
       case when r.prev_day >= $5::date then (((r.prev_day - $5::date) / 7) - 1) else -2 end as pp
     from (select r.user_id, r.day, r.prev_day from bdc_analytics.user_activity_daily r where r.day >= $2::date and r.day < $1::date) r
-    where r.user_id in (select user_id from pop)
+    where not exists (select 1 from bdc.users pm_u where pm_u.id = r.user_id and not exists (select 1 from bdc.beneficiaries pm_b where pm_b.user_id = pm_u.id))
   ) e
   where e.pp <> e.p
   group by e.p
@@ -32,7 +32,7 @@ agg as (
     ) t
     cross join lateral (select max(o.day) as day from bdc_analytics.user_activity_daily o
       where t.prev is null and o.user_id = t.user_id and o.day < $1::date) l) r
-    where r.user_id in (select user_id from pop)
+    where not exists (select 1 from bdc.users pm_u where pm_u.id = r.user_id and not exists (select 1 from bdc.beneficiaries pm_b where pm_b.user_id = pm_u.id))
   ) e
   where e.pp <> e.p
   group by e.p

@@ -7,7 +7,7 @@ ev as (
   select o.* from (
     select x.user_id as user_id, x.session_id as sid, x.occurred_at as ts, x.activity_type as label, 1 as src, x.id from bdc.user_activities x where (x.occurred_at >= $1::timestamptz and x.occurred_at < $2::timestamptz and (x.session_id is not null and x.feature = $3::text is not true))
   ) o
-  where o.user_id in (select user_id from pop)
+  where not exists (select 1 from bdc.users pm_u where pm_u.id = o.user_id and not exists (select 1 from bdc.beneficiaries pm_b where pm_b.user_id = pm_u.id))
 ),
 st as (
   select user_id, sid, ts, label, row_number() over w as step, lead(label) over w as nlabel, lead(ts) over w as nts

@@ -9,7 +9,7 @@ ev as (
     union all
     select b.user_id as user_id, null::text as sid, x.scheduled_at as ts, 'appointment_completed'::text as label, 3 as src, x.id, true as is_e from bdc.appointments x join bdc.beneficiaries b on b.id = x.beneficiary_id where (x.scheduled_at >= $1::timestamptz and x.scheduled_at < $2::timestamptz and x.status = 'completed')
   ) o
-  where o.user_id in (select user_id from pop)
+  where not exists (select 1 from bdc.users pm_u where pm_u.id = o.user_id and not exists (select 1 from bdc.beneficiaries pm_b where pm_b.user_id = pm_u.id))
 ),
 sq as (
   select user_id, sid, ts, label, src, id, is_e, row_number() over (partition by user_id order by ts, label collate "C", src, id) as rn

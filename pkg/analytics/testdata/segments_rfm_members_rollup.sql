@@ -8,14 +8,14 @@ ua as (
   from (select r.user_id, r.day, r.event_count as n, r.last_event_at as last_at, r.feature_mask as mask from bdc_analytics.user_activity_daily r where r.day >= $2::date and r.day < $1::date
     union all
     select x.user_id, (x.occurred_at at time zone 'Europe/Paris')::date as day, count(*)::int as n, max(x.occurred_at) as last_at, 0::bigint as mask from bdc.user_activities x where (x.occurred_at >= $3::timestamptz and x.occurred_at < $4::timestamptz) group by 1, 2) x
-  where x.user_id in (select user_id from pop)
+  where not exists (select 1 from bdc.users pm_u where pm_u.id = x.user_id and not exists (select 1 from bdc.beneficiaries pm_b where pm_b.user_id = pm_u.id))
   group by x.user_id
 ),
 fea as (
   select distinct x.user_id, x.feature from (select r.user_id, f.feature from bdc_analytics.user_activity_daily r cross join unnest(r.extra_features) as f(feature) where r.extra_features is not null and r.day >= $6::date and r.day < $5::date
     union all
     select x.user_id, x.feature from bdc.user_activities x where (x.occurred_at >= $7::timestamptz and x.occurred_at < $4::timestamptz and x.feature is not null)) x
-  where x.user_id in (select user_id from pop)
+  where not exists (select 1 from bdc.users pm_u where pm_u.id = x.user_id and not exists (select 1 from bdc.beneficiaries pm_b where pm_b.user_id = pm_u.id))
 ),
 beh as (
   select p.user_id, p.bd, coalesce(x.days, 0) as days, coalesce(x.events, 0) as events, x.last_at,

@@ -5,12 +5,12 @@ with pop as not materialized (
 ),
 ud as not materialized (
   select e.user_id, e.day from (select r.user_id, r.day from bdc_analytics.user_activity_daily r where r.day >= $2::date and r.day < $1::date) e
-  where e.user_id in (select user_id from pop)
+  where not exists (select 1 from bdc.users pm_u where pm_u.id = e.user_id and not exists (select 1 from bdc.beneficiaries pm_b where pm_b.user_id = pm_u.id))
 ),
 gaps as (
   select r.day, least(r.day - r.prev_day, 30) as gap, count(*)::int as n
   from (select r.user_id, r.day, r.prev_day from bdc_analytics.user_activity_daily r where r.day >= $7::date and r.day < $6::date) r
-  where r.user_id in (select user_id from pop)
+  where not exists (select 1 from bdc.users pm_u where pm_u.id = r.user_id and not exists (select 1 from bdc.beneficiaries pm_b where pm_b.user_id = pm_u.id))
   group by 1, 2
 ),
 daily as (

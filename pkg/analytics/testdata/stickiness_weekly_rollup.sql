@@ -7,12 +7,12 @@ ud as not materialized (
   select e.user_id, e.day from (select r.user_id, r.day from bdc_analytics.user_activity_daily r where r.day >= $2::date and r.day < $1::date
     union all
     select distinct x.user_id as user_id, (x.occurred_at at time zone 'Europe/Paris')::date as day from bdc.user_activities x where (x.occurred_at >= $3::timestamptz and x.occurred_at < $4::timestamptz and true)) e
-  where e.user_id in (select user_id from pop)
+  where not exists (select 1 from bdc.users pm_u where pm_u.id = e.user_id and not exists (select 1 from bdc.beneficiaries pm_b where pm_b.user_id = pm_u.id))
 ),
 gaps as (
   select r.day, least(r.day - r.prev_day, 30) as gap, count(*)::int as n
   from (select r.user_id, r.day, r.prev_day from bdc_analytics.user_activity_daily r where r.day >= $9::date and r.day < $8::date) r
-  where r.user_id in (select user_id from pop)
+  where not exists (select 1 from bdc.users pm_u where pm_u.id = r.user_id and not exists (select 1 from bdc.beneficiaries pm_b where pm_b.user_id = pm_u.id))
   group by 1, 2
   union all
   select r.day, least(r.day - r.prev_day, 30) as gap, count(*)::int as n
@@ -24,7 +24,7 @@ gaps as (
     ) t
     cross join lateral (select max(o.day) as day from bdc_analytics.user_activity_daily o
       where t.prev is null and o.user_id = t.user_id and o.day < $8::date) l) r
-  where r.user_id in (select user_id from pop)
+  where not exists (select 1 from bdc.users pm_u where pm_u.id = r.user_id and not exists (select 1 from bdc.beneficiaries pm_b where pm_b.user_id = pm_u.id))
   group by 1, 2
 ),
 daily as (
