@@ -35,7 +35,7 @@ func newBehaviour(a *sqlArgs, q *Query, covered *time.Time) *behaviour {
 // ctes returns the common table expressions "ua(user_id, days, events, last_at, mask)" (one row
 // per user with activity, mask holding the features of the rollup's days as bits), "fea(user_id,
 // feature)" (the features each user used that the masks do not hold) and "beh(user_id, bd, days,
-// events, last_at, features)", one row per scored beneficiary; pop must be defined before them.
+// events, last_at, features)" with the beneficiary_id, one row per scored beneficiary; pop must be defined before them.
 // A user's features are those of their mask and those of fea beyond it.
 func (b *behaviour) ctes() []string {
 	return []string{
@@ -44,7 +44,7 @@ func (b *behaviour) ctes() []string {
 		"fea as (\n  select distinct x.user_id, x.feature from (" + b.reader.namedFeatures(b.lo, b.days.start(0)) +
 			") x\n  where " + popMember(b.filters, "x.user_id") + "\n)",
 		`beh as (
-  select p.user_id, p.bd, coalesce(x.days, 0) as days, coalesce(x.events, 0) as events, x.last_at,
+  select p.user_id, p.beneficiary_id, p.bd, coalesce(x.days, 0) as days, coalesce(x.events, 0) as events, x.last_at,
     coalesce(bit_count(x.mask::bit(64))::int, 0) + coalesce(y.features, 0) as features
   from pop p
   join bdc.users u on u.id = p.user_id

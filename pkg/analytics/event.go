@@ -173,6 +173,9 @@ type source struct {
 	user string
 	ts   string
 	cond string
+	// own is the table alone (alias x) for the kinds whose rows name a beneficiary
+	// (x.beneficiary_id): aggregates per beneficiary need no join; "" for the others.
+	own string
 }
 
 // sourceOf describes the rows of kind. Appointment events honour the appointment channel filter.
@@ -183,7 +186,7 @@ func sourceOf(a *sqlArgs, kind EventKind, f Filters) source {
 	case EventActivity:
 		return source{from: "bdc.user_activities x", user: "x.user_id", ts: "x.occurred_at"}
 	case EventAppointmentBooked, EventAppointmentCompleted:
-		s := source{from: "bdc.appointments x join bdc.beneficiaries b on b.id = x.beneficiary_id", user: "b.user_id", ts: "x.booked_at"}
+		s := source{from: "bdc.appointments x join bdc.beneficiaries b on b.id = x.beneficiary_id", user: "b.user_id", ts: "x.booked_at", own: "bdc.appointments x"}
 		var conds []string
 		if kind == EventAppointmentCompleted {
 			s.ts = "x.scheduled_at"
@@ -193,9 +196,9 @@ func sourceOf(a *sqlArgs, kind EventKind, f Filters) source {
 		s.cond = and(conds...)
 		return s
 	case EventEvaluationStarted:
-		return source{from: "bdc.evaluations x join bdc.beneficiaries b on b.id = x.beneficiary_id", user: "b.user_id", ts: "x.started_at"}
+		return source{from: "bdc.evaluations x join bdc.beneficiaries b on b.id = x.beneficiary_id", user: "b.user_id", ts: "x.started_at", own: "bdc.evaluations x"}
 	case EventEvaluationCompleted:
-		return source{from: "bdc.evaluations x join bdc.beneficiaries b on b.id = x.beneficiary_id", user: "b.user_id", ts: "x.completed_at"}
+		return source{from: "bdc.evaluations x join bdc.beneficiaries b on b.id = x.beneficiary_id", user: "b.user_id", ts: "x.completed_at", own: "bdc.evaluations x"}
 	case EventProgrammeCompleted:
 		return source{from: "bdc.beneficiaries x", user: "x.user_id", ts: "x.completed_at"}
 	}

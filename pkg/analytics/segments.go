@@ -506,12 +506,14 @@ func (q *SegmentsQuery) build(covered *time.Time) Executed {
 	ctes = append(ctes, b.ctes()...)
 	lo := a.addTyped(b.lo, "timestamptz")
 	appt := sourceOf(a, EventAppointmentCompleted, q.Filters)
+	// Appointments and payments are counted per beneficiary, and joined to beh by its
+	// beneficiary id: no join with bdc.beneficiaries per row.
 	ctes = append(ctes,
-		"apc as (\n  select "+appt.user+" as user_id, count(*)::int as n from "+appt.from+"\n  where "+
+		"apc as (\n  select x.beneficiary_id, count(*)::int as n from "+appt.own+"\n  where "+
 			and(appt.ts+" >= "+lo, appt.ts+" < "+b.to.String(), appt.cond)+"\n  group by 1\n)",
 		`pay as (
-  select b.user_id, sum(x.amount_cents)::float8 as cents
-  from bdc.payments x join bdc.beneficiaries b on b.id = x.beneficiary_id
+  select x.beneficiary_id, sum(x.amount_cents)::float8 as cents
+  from bdc.payments x
   where x.paid_at >= `+lo+` and x.paid_at < `+b.to.String()+`
   group by 1
 )`,
@@ -519,8 +521,8 @@ func (q *SegmentsQuery) build(covered *time.Time) Executed {
   select h.user_id, h.days, h.events, h.features, coalesce(c.n, 0) as appointments, coalesce(m.cents, 0) as monetary,
     coalesce(`+b.recency("h.last_at")+`, `+b.recency(lo)+`) as recency
   from beh h
-  left join apc c on c.user_id = h.user_id
-  left join pay m on m.user_id = h.user_id
+  left join apc c on c.beneficiary_id = h.beneficiary_id
+  left join pay m on m.beneficiary_id = h.beneficiary_id
 )`)
 	if q.Method == SegmentKMeans {
 		sql := "with " + strings.Join(ctes, ",\n") + "\nselect user_id, days, events, features, appointments, recency from ft order by user_id"

@@ -123,8 +123,8 @@ func breakdownExpr(bd Breakdown) string {
 	return "''::text"
 }
 
-// populationCTE is the beneficiaries a query is about: "pop(user_id, bd)", where bd is the
-// breakdown value. Filters are bound parameters.
+// populationCTE is the beneficiaries a query is about: "pop(user_id, beneficiary_id, bd)", where
+// bd is the breakdown value. Filters are bound parameters.
 func populationCTE(a *sqlArgs, f Filters, bd Breakdown) string {
 	conds := []string{
 		inList(a, "b.region", f.Region, "text"),
@@ -150,7 +150,7 @@ func populationCTE(a *sqlArgs, f Filters, bd Breakdown) string {
 	if bd == BreakdownAgeBand || len(f.AgeBand) > 0 {
 		from += " " + ageLateral
 	}
-	return "pop as not materialized (\n  select b.user_id, " + breakdownExpr(bd) + " as bd\n  from " + from + "\n  where " + and(conds...) + "\n)"
+	return "pop as not materialized (\n  select b.user_id, b.id as beneficiary_id, " + breakdownExpr(bd) + " as bd\n  from " + from + "\n  where " + and(conds...) + "\n)"
 }
 
 // popMember is the condition that col, a user id, is one of pop's beneficiaries. Without a

@@ -1,5 +1,5 @@
 with pop as not materialized (
-  select b.user_id, ''::text as bd
+  select b.user_id, b.id as beneficiary_id, ''::text as bd
   from bdc.beneficiaries b
   where true
 ),

@@ -1,6 +1,6 @@
 set local max_parallel_workers_per_gather = 0;
 with pop as not materialized (
-  select b.user_id, ''::text as bd
+  select b.user_id, b.id as beneficiary_id, ''::text as bd
   from bdc.beneficiaries b cross join lateral (select extract(year from b.created_at at time zone 'Europe/Paris')::int - b.birth_year as age) ag
   where (b.region = any($1::text[]) and exists (select 1 from unnest($2::int[], $3::int[]) as band(lo, hi) where ag.age between band.lo and band.hi) and exists (select 1 from bdc.appointments ap where ap.beneficiary_id = b.id and ap.channel = any($4::text[])))
 ),

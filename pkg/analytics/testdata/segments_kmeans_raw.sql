@@ -1,5 +1,5 @@
 with pop as not materialized (
-  select b.user_id, ''::text as bd
+  select b.user_id, b.id as beneficiary_id, ''::text as bd
   from bdc.beneficiaries b
   where true
 ),
@@ -18,7 +18,7 @@ fea as (
   where not exists (select 1 from bdc.users pm_u where pm_u.id = x.user_id and not exists (select 1 from bdc.beneficiaries pm_b where pm_b.user_id = pm_u.id))
 ),
 beh as (
-  select p.user_id, p.bd, coalesce(x.days, 0) as days, coalesce(x.events, 0) as events, x.last_at,
+  select p.user_id, p.beneficiary_id, p.bd, coalesce(x.days, 0) as days, coalesce(x.events, 0) as events, x.last_at,
     coalesce(bit_count(x.mask::bit(64))::int, 0) + coalesce(y.features, 0) as features
   from pop p
   join bdc.users u on u.id = p.user_id
@@ -31,13 +31,13 @@ beh as (
   where u.created_at < $4::timestamptz
 ),
 apc as (
-  select b.user_id as user_id, count(*)::int as n from bdc.appointments x join bdc.beneficiaries b on b.id = x.beneficiary_id
+  select x.beneficiary_id, count(*)::int as n from bdc.appointments x
   where (x.scheduled_at >= $8::timestamptz and x.scheduled_at < $4::timestamptz and x.status = 'completed')
   group by 1
 ),
 pay as (
-  select b.user_id, sum(x.amount_cents)::float8 as cents
-  from bdc.payments x join bdc.beneficiaries b on b.id = x.beneficiary_id
+  select x.beneficiary_id, sum(x.amount_cents)::float8 as cents
+  from bdc.payments x
   where x.paid_at >= $8::timestamptz and x.paid_at < $4::timestamptz
   group by 1
 ),
@@ -45,8 +45,8 @@ ft as (
   select h.user_id, h.days, h.events, h.features, coalesce(c.n, 0) as appointments, coalesce(m.cents, 0) as monetary,
     coalesce((extract(epoch from $4::timestamptz - h.last_at)::float8 / 86400), (extract(epoch from $4::timestamptz - $8::timestamptz)::float8 / 86400)) as recency
   from beh h
-  left join apc c on c.user_id = h.user_id
-  left join pay m on m.user_id = h.user_id
+  left join apc c on c.beneficiary_id = h.beneficiary_id
+  left join pay m on m.beneficiary_id = h.beneficiary_id
 )
 select user_id, days, events, features, appointments, recency from ft order by user_id
 -- $1 = 2026-03-15T00:00:00Z
