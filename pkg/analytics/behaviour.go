@@ -39,8 +39,8 @@ func newBehaviour(a *sqlArgs, q *Query, covered *time.Time) *behaviour {
 // A user's features are those of their mask and those of fea beyond it.
 func (b *behaviour) ctes() []string {
 	return []string{
-		"ua as (\n  select x.user_id, count(*)::int as days, sum(x.n)::bigint as events, max(x.last_at) as last_at, bit_or(x.mask) as mask\n  from (" +
-			b.reader.activity(b.lo, b.days.start(0)) + ") x\n  where " + popMember(b.filters, "x.user_id") + "\n  group by x.user_id\n)",
+		"ua as (\n  select x.user_id, sum(x.days)::int as days, sum(x.n)::bigint as events, max(x.last_at) as last_at, bit_or(x.mask) as mask\n  from (" +
+			b.reader.activitySpans(b.lo, b.days.start(0)) + ") x\n  where " + popMember(b.filters, "x.user_id") + "\n  group by x.user_id\n)",
 		"fea as (\n  select distinct x.user_id, x.feature from (" + b.reader.namedFeatures(b.lo, b.days.start(0)) +
 			") x\n  where " + popMember(b.filters, "x.user_id") + "\n)",
 		`beh as (

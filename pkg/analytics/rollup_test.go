@@ -150,14 +150,16 @@ func checkRollup(t *testing.T, conn *pgx.Conn, until time.Time) {
 			t.Fatalf("rollup of user %d on %s = %+v, want %+v", k.user, k.day, g, w)
 		}
 	}
-	checkFeatureBits(t, conn, got)
+	bits := checkFeatureBits(t, conn, got)
+	checkMonthly(t, conn, want, bits)
 	checkHourly(t, conn, until)
 	checkSessions(t, conn, until)
 }
 
 // checkFeatureBits checks that each rollup row's features are those of its mask, by the bits
-// of bdc_analytics.feature_bits, and of its extra_features, those without a bit, in order.
-func checkFeatureBits(t *testing.T, conn *pgx.Conn, got map[rollupKey]*rollupRow) {
+// of bdc_analytics.feature_bits, and of its extra_features, those without a bit, in order. It
+// returns the bits.
+func checkFeatureBits(t *testing.T, conn *pgx.Conn, got map[rollupKey]*rollupRow) map[string]int {
 	t.Helper()
 	rows, err := conn.Query(t.Context(), "select feature, bit from bdc_analytics.feature_bits")
 	if err != nil {
@@ -191,6 +193,61 @@ func checkFeatureBits(t *testing.T, conn *pgx.Conn, got map[rollupKey]*rollupRow
 		if r.mask != mask || !slices.Equal(r.extra, extra) {
 			t.Fatalf("rollup of user %d on %s: feature mask %b and extra features %q, want %b and %q for %v",
 				k.user, k.day, r.mask, r.extra, mask, extra, r.features)
+		}
+	}
+	return bits
+}
+
+// checkMonthly compares the monthly rollup with the user-days of want (from the raw rows)
+// summed per user and month in Go: days, events, last event and the bits of the features used.
+func checkMonthly(t *testing.T, conn *pgx.Conn, want map[rollupKey]*rollupRow, bits map[string]int) {
+	t.Helper()
+	type month struct {
+		days, events int
+		last         time.Time
+		mask         int64
+	}
+	wantM := map[rollupKey]*month{}
+	for k, r := range want {
+		mk := rollupKey{k.user, k.day[:len("2006-01")] + "-01"}
+		m := wantM[mk]
+		if m == nil {
+			m = &month{last: r.last}
+			wantM[mk] = m
+		}
+		m.days++
+		m.events += r.events
+		if r.last.After(m.last) {
+			m.last = r.last
+		}
+		for f := range r.features {
+			if b, ok := bits[f]; ok {
+				m.mask |= 1 << b
+			}
+		}
+	}
+	rows, err := conn.Query(t.Context(), "select user_id, month::text, days, events, last_event_at, feature_mask from bdc_analytics.user_activity_monthly")
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := map[rollupKey]month{}
+	var (
+		k rollupKey
+		m month
+	)
+	if _, err := pgx.ForEachRow(rows, []any{&k.user, &k.day, &m.days, &m.events, &m.last, &m.mask}, func() error {
+		got[k] = m
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != len(wantM) {
+		t.Fatalf("monthly rollup has %d user-months, want %d", len(got), len(wantM))
+	}
+	for k, w := range wantM {
+		g, ok := got[k]
+		if !ok || g.days != w.days || g.events != w.events || !g.last.Equal(w.last) || g.mask != w.mask {
+			t.Fatalf("monthly rollup of user %d in %s = %+v (present %v), want %+v", k.user, k.day, g, ok, *w)
 		}
 	}
 }
@@ -431,7 +488,8 @@ func TestRefreshRollupsIncrementalAndExact(t *testing.T) {
 	// days: it fills those days from the same rows. Taking it down and up again here must give
 	// back the hourly rows the refreshes wrote. Migration 010's session rollup starts empty, with
 	// no coverage of its own; the next refresh builds it whole, and only it. Migration 011 gives
-	// the rows in place their previous days (checkRollup compares them).
+	// the rows in place their previous days, and 014 the monthly rows of the days in place
+	// (checkRollup compares them).
 	if err := d.DB.MigrateTo(ctx, 8); err != nil {
 		t.Fatal(err)
 	}

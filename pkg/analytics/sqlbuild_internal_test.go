@@ -229,6 +229,7 @@ func TestGoldenSQL(t *testing.T) {
 		"lifecycle_weekly_rollup":            &LifecycleQuery{Query: Query{From: from, To: to}},
 		"lifecycle_monthly_appointments_raw": &LifecycleQuery{Query: Query{From: from, To: to, TimeZone: "UTC", Filters: filters}, Interval: PeriodMonth, Event: Event{Kind: EventAppointmentCompleted}},
 		"stickiness_weekly_rollup":           &StickinessQuery{Query: Query{From: from, To: to}},
+		"stickiness_monthly_rollup":          &StickinessQuery{Query: Query{From: from, To: to}, Period: PeriodMonth},
 		"lifecycle_monthly_prev_days":        wholeRollup{&LifecycleQuery{Query: Query{From: from, To: parisTo, Filters: filters}, Interval: PeriodMonth}},
 		"stickiness_weekly_prev_days":        wholeRollup{&StickinessQuery{Query: Query{From: from, To: parisTo}}},
 		"engagement_by_channel_rollup":       &EngagementQuery{Query: Query{From: from, To: to, Filters: filters}, Breakdown: BreakdownAcquisitionChannel},

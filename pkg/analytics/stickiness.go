@@ -215,6 +215,22 @@ daily as (
 	}
 	// ud is read for the distribution and, without prev_day, by the window too, each time in
 	// index order: materializing it would lose that order and cost a sort.
+	// The days each user was active in each period; for months of any activity, those the
+	// monthly rollup holds whole are its rows as they are.
+	// (Each call of ps binds its arguments: write only the statement's.)
+	var perUser string
+	if q.Period == PeriodMonth && q.Event == (Event{Kind: EventActivity}) {
+		if first, end, ok := reader.wholeMonths(cal.startTime(0), cal.start(0)); ok {
+			endP := a.addTyped(end, "date")
+			perUser = "select r.user_id, " + ps.index("r.month") + " as p, r.days as n from bdc_analytics.user_activity_monthly r\n  where " +
+				and("r.month >= "+a.addTyped(first, "date"), "r.month < "+endP, popMember(q.Filters, "r.user_id")) + `
+  union all
+  select user_id, ` + ps.index("day") + " as p, count(*)::int as n from ud where day >= " + endP + " group by 1, 2"
+		}
+	}
+	if perUser == "" {
+		perUser = "select user_id, " + ps.index("day") + " as p, count(*)::int as n from ud where day >= " + ps.firstDay() + " group by 1, 2"
+	}
 	sql := "with " + pop + `,
 ud as not materialized (
   select e.user_id, e.day from (` + ud + `) e
@@ -226,7 +242,7 @@ select 'd', i, 0, dau, wau, mau from (
 ) d where i >= 0
 union all
 select 's', p, n, count(*), 0, 0 from (
-  select user_id, ` + ps.index("day") + ` as p, count(*)::int as n from ud where day >= ` + ps.firstDay() + ` group by 1, 2
+  ` + perUser + `
 ) u
 group by p, n`
 	return Executed{SQL: sql, Args: a.vals, Rollup: reader.used}
