@@ -113,7 +113,7 @@ func RefreshRollupsWith(ctx context.Context, db *store.DB, opts RefreshOptions) 
 		tables string
 		rows   int64
 	}{
-		{"bdc_analytics.user_activity_daily, bdc_analytics.user_activity_hourly", stats.Rows},
+		{"bdc_analytics.user_activity_daily, bdc_analytics.user_activity_hourly, bdc_analytics.user_activity_monthly", stats.Rows},
 		{"bdc_analytics.user_session_daily", stats.SessionRows},
 	} {
 		var tuples float64
