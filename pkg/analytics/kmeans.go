@@ -224,7 +224,10 @@ func (s *pointSet) lloyd(initial [][]float64) kmeansFit {
 			counts[c] = 0
 		}
 		for i, p := range points {
-			floats.Add(sums[fit.labels[i]], p)
+			sum := sums[fit.labels[i]][:len(p)] // one bounds check; a plain loop, not a call per point
+			for j, v := range p {
+				sum[j] += v
+			}
 			counts[fit.labels[i]]++
 		}
 		for c := range k {
@@ -307,23 +310,51 @@ func silhouetteSample(n int, r *rand.Rand) []int {
 // another cluster, both within the sample, and its silhouette is (b - a) / max(a, b), or 0 when
 // it is alone in its cluster. Distances are Euclidean.
 func silhouette(points [][]float64, labels []int, k int, sample []int) float64 {
-	if len(sample) == 0 {
+	return newSampleDistances(points, sample).silhouette(labels, k)
+}
+
+// sampleDistances holds the distances between the points of a silhouette sample, which do not
+// depend on the clustering: computed once, they serve every k tried, whose silhouettes are
+// then sums over them.
+type sampleDistances struct {
+	sample []int
+	dist   []float64 // dist[a*m+b]: between the a-th and the b-th points of the sample of m
+}
+
+func newSampleDistances(points [][]float64, sample []int) *sampleDistances {
+	m := len(sample)
+	s := &sampleDistances{sample: sample, dist: make([]float64, m*m)}
+	for a, i := range sample {
+		for b := a + 1; b < m; b++ {
+			d := floats.Distance(points[i], points[sample[b]], 2)
+			s.dist[a*m+b], s.dist[b*m+a] = d, d
+		}
+	}
+	return s
+}
+
+// silhouette is the mean silhouette of the clustering labels (of every point) over the sample.
+func (s *sampleDistances) silhouette(labels []int, k int) float64 {
+	m := len(s.sample)
+	if m == 0 {
 		return 0
 	}
 	count := make([]int, k)
-	for _, i := range sample {
-		count[labels[i]]++
+	of := make([]int, m) // the cluster of each point of the sample
+	for p, i := range s.sample {
+		of[p] = labels[i]
+		count[of[p]]++
 	}
 	sum := make([]float64, k)
 	total := 0.0
-	for _, i := range sample {
+	for p := range m {
 		clear(sum)
-		for _, j := range sample {
-			if i != j {
-				sum[labels[j]] += floats.Distance(points[i], points[j], 2)
+		for q, d := range s.dist[p*m : (p+1)*m] {
+			if q != p {
+				sum[of[q]] += d
 			}
 		}
-		own := labels[i]
+		own := of[p]
 		if count[own] <= 1 {
 			continue
 		}
@@ -337,9 +368,9 @@ func silhouette(points [][]float64, labels []int, k int, sample []int) float64 {
 		if math.IsInf(b, 1) {
 			continue
 		}
-		if m := max(a, b); m > 0 {
-			total += (b - a) / m
+		if top := max(a, b); top > 0 {
+			total += (b - a) / top
 		}
 	}
-	return total / float64(len(sample))
+	return total / float64(m)
 }

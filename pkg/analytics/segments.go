@@ -423,6 +423,7 @@ func (e *Engine) segmentKMeans(ctx context.Context, q SegmentsQuery) (*SegmentsR
 	// secret. Each k has its own stream, so a k's clustering does not depend on the range tried.
 	sample := silhouetteSample(len(points), rand.New(rand.NewPCG(q.Seed, 0))) //nolint:gosec // seeded for reproducibility, not security
 	det.SilhouettePoints = len(sample)
+	dists := newSampleDistances(points, sample)
 	set := newPointSet(points)
 	run := func(k int) kmeansFit {
 		return set.kmeans(k, q.NInit, rand.New(rand.NewPCG(q.Seed, uint64(k)))) //nolint:gosec // seeded for reproducibility, not security
@@ -435,7 +436,7 @@ func (e *Engine) segmentKMeans(ctx context.Context, q SegmentsQuery) (*SegmentsR
 	case q.K != 0:
 		det.K = min(q.K, distinct)
 		fit = run(det.K)
-		det.Silhouette = silhouette(points, fit.labels, det.K, sample)
+		det.Silhouette = dists.silhouette(fit.labels, det.K)
 	default:
 		// Each k has its own random stream, so the ks run side by side and still give the same.
 		var ks []int
@@ -447,7 +448,7 @@ func (e *Engine) segmentKMeans(ctx context.Context, q SegmentsQuery) (*SegmentsR
 		for i, k := range ks {
 			wg.Go(func() {
 				fits[i] = run(k)
-				sils[i] = silhouette(points, fits[i].labels, k, sample)
+				sils[i] = dists.silhouette(fits[i].labels, k)
 			})
 		}
 		wg.Wait()
@@ -460,7 +461,7 @@ func (e *Engine) segmentKMeans(ctx context.Context, q SegmentsQuery) (*SegmentsR
 		if det.K == 0 { // fewer distinct points than KMin
 			det.K = distinct
 			fit = run(det.K)
-			det.Silhouette = silhouette(points, fit.labels, det.K, sample)
+			det.Silhouette = dists.silhouette(fit.labels, det.K)
 		}
 	}
 	det.Inertia, det.Iterations = fit.inertia, fit.iterations
