@@ -203,13 +203,16 @@ func (q *FeatureUsageQuery) build(covered *time.Time, known []string) Executed {
 	// Per feature: adopters, uses, adopter (user, period) pairs with a next period, those back.
 	parts := []string{
 		// The features of the masks: the pairs per bit, the adopters from each user's mask (uu).
-		`select fb.feature, 0::bigint as adopters, 0::bigint as uses, count(*) filter (where u.p < ` + last + `) as base,
-    count(*) filter (where u.p < ` + last + ` and u.back) as kept
-  from up u join bdc_analytics.feature_bits fb on ` + inMask("u.mask") + `
+		// Pairs and users are counted per distinct mask first (a few hundred at most), then
+		// spread over the mask's bits.
+		`select fb.feature, 0::bigint as adopters, 0::bigint as uses, sum(u.base)::bigint as base, sum(u.kept)::bigint as kept
+  from (select mask, count(*) filter (where p < ` + last + `) as base, count(*) filter (where p < ` + last + ` and back) as kept
+    from up group by mask) u
+  join bdc_analytics.feature_bits fb on ` + inMask("u.mask") + `
   where ` + wanted("fb.feature") + `
   group by fb.feature`,
-		`select fb.feature, count(*), 0, 0, 0
-  from uu u
+		`select fb.feature, sum(u.n)::bigint, 0, 0, 0
+  from (select mask, count(*) as n from uu group by mask) u
   join bdc_analytics.feature_bits fb on ` + inMask("u.mask") + `
   where ` + wanted("fb.feature") + `
   group by fb.feature`,

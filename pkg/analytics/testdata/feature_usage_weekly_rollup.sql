@@ -30,14 +30,15 @@ from up where p < $1::int
 union all
 select 'f', feature, sum(adopters)::bigint, sum(uses)::bigint, sum(base)::bigint, sum(kept)::bigint
 from (
-  select fb.feature, 0::bigint as adopters, 0::bigint as uses, count(*) filter (where u.p < $1::int) as base,
-    count(*) filter (where u.p < $1::int and u.back) as kept
-  from up u join bdc_analytics.feature_bits fb on u.mask & (1::bigint << fb.bit) <> 0
+  select fb.feature, 0::bigint as adopters, 0::bigint as uses, sum(u.base)::bigint as base, sum(u.kept)::bigint as kept
+  from (select mask, count(*) filter (where p < $1::int) as base, count(*) filter (where p < $1::int and back) as kept
+    from up group by mask) u
+  join bdc_analytics.feature_bits fb on u.mask & (1::bigint << fb.bit) <> 0
   where fb.feature = any($2::text[])
   group by fb.feature
   union all
-  select fb.feature, count(*), 0, 0, 0
-  from uu u
+  select fb.feature, sum(u.n)::bigint, 0, 0, 0
+  from (select mask, count(*) as n from uu group by mask) u
   join bdc_analytics.feature_bits fb on u.mask & (1::bigint << fb.bit) <> 0
   where fb.feature = any($2::text[])
   group by fb.feature
