@@ -297,7 +297,9 @@ func (r recompute) rawRows(cols func(day string) string) string {
 				and x.occurred_at < ((t.day + 1)::timestamp at time zone ` + platformZone + `)`
 }
 
-// writeDaily rewrites the days of the daily rollup, the hourly one and the events by type.
+// writeDaily rewrites the days of the daily rollup, the hourly one and the events by type. Daily
+// rows go in day order, so that a range of days is a range of pages for the queries that read
+// columns its indexes do not hold (feature and type counts).
 func writeDaily(ctx context.Context, tx pgx.Tx, r recompute) (int64, error) {
 	for _, table := range []string{"user_activity_daily", "user_activity_hourly"} {
 		if err := r.clear(ctx, tx, table); err != nil {
@@ -355,7 +357,8 @@ func writeDaily(ctx context.Context, tx pgx.Tx, r recompute) (int64, error) {
 			coalesce(f.mask, 0), f.extra
 		from daily d
 		join types t on t.user_id = d.user_id and t.day = d.day
-		left join features f on f.user_id = d.user_id and f.day = d.day`, r.a.vals...)
+		left join features f on f.user_id = d.user_id and f.day = d.day
+		order by d.day`, r.a.vals...)
 	if err != nil {
 		return 0, fmt.Errorf("couldn't write the rollup: %w", err)
 	}
