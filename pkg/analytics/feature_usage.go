@@ -238,30 +238,58 @@ func (q *FeatureUsageQuery) build(covered *time.Time, known []string) Executed {
 			names = append(names, name)
 		}
 	}
-	if len(names) > 0 {
-		var vals []string // (feature, column of its sum)
-		sums := reader.rollupRows(startTS, start, func(days string) string {
-			var cols []string
-			for i, name := range names {
-				param, col := a.addTyped(name, "text"), "c"+strconv.Itoa(i)
-				cols = append(cols, "sum((r.feature_counts ->> "+param+")::int) as "+col)
-				vals = append(vals, "("+param+", "+col+")")
-			}
-			return "select " + strings.Join(cols, ", ") + " from bdc_analytics.user_activity_daily r where " + and(days, inPop("r.user_id"))
-		})
-		if sums != "" {
-			parts = append(parts, "select v.feature, 0, v.n, 0, 0 from ("+sums+") s cross join lateral (values "+strings.Join(vals, ", ")+
-				") as v(feature, n) where v.n is not null")
+	// Whole weeks or months come from their rollup (periodTable), the days after them from the
+	// daily one and raw rows.
+	first, end, whole := civil{}, start, false
+	if q.Period != PeriodDay {
+		first, end, whole = reader.wholePeriods(q.Period, startTS, start)
+		if !whole {
+			end = start
 		}
+	}
+	endTS := midnight(end, q.Location())
+	if len(names) > 0 {
+		var params []*lazyArg // bound by the first sums written
+		for _, name := range names {
+			params = append(params, a.lazy(name, "text"))
+		}
+		// One row of sums, a column per feature, from table's rows (alias r) that meet cond.
+		sums := func(table, cond string) string {
+			var cols, vals []string // vals: (feature, column of its sum)
+			for i, param := range params {
+				col := "c" + strconv.Itoa(i)
+				cols = append(cols, "sum((r.feature_counts ->> "+param.String()+")::bigint) as "+col)
+				vals = append(vals, "("+param.String()+", "+col+")")
+			}
+			return "select v.feature, 0, v.n, 0, 0 from (select " + strings.Join(cols, ", ") + " from " + table + " r where " +
+				and(cond, inPop("r.user_id")) + ") s cross join lateral (values " + strings.Join(vals, ", ") + ") as v(feature, n) where v.n is not null"
+		}
+		if whole {
+			parts = append(parts, sums(periodTable(q.Period), "r.start >= "+a.addTyped(first, "date")+" and r.start < "+a.addTyped(end, "date")))
+		}
+		if daily := reader.rollupRows(endTS, end, func(days string) string {
+			return sums("bdc_analytics.user_activity_daily", days)
+		}); daily != "" {
+			parts = append(parts, daily)
+		}
+	}
+	// The users' masks per period.
+	masks := `select x.user_id, ` + ps.index("x.day") + ` as p, bit_or(x.mask) as mask
+    from (` + reader.activity(endTS, end) + `) x
+    where ` + inPop("x.user_id") + `
+    group by 1, 2`
+	if whole {
+		masks = `select r.user_id, ` + ps.index("r.start") + ` as p, r.feature_mask as mask
+    from ` + periodTable(q.Period) + ` r
+    where ` + and("r.start >= "+a.addTyped(first, "date"), "r.start < "+a.addTyped(end, "date"), inPop("r.user_id")) + `
+    union all
+    ` + masks
 	}
 	sql := "with " + pop + `,
 up as (
   select user_id, p, mask, coalesce(lead(p) over (partition by user_id order by p) = p + 1, false) as back
   from (
-    select x.user_id, ` + ps.index("x.day") + ` as p, bit_or(x.mask) as mask
-    from (` + reader.activity(startTS, start) + `) x
-    where ` + inPop("x.user_id") + `
-    group by 1, 2
+    ` + masks + `
   ) g
 ),
 uu as (

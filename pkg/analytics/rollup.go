@@ -113,7 +113,7 @@ func RefreshRollupsWith(ctx context.Context, db *store.DB, opts RefreshOptions) 
 		tables string
 		rows   int64
 	}{
-		{"bdc_analytics.user_activity_daily, bdc_analytics.user_activity_hourly, bdc_analytics.user_activity_monthly", stats.Rows},
+		{"bdc_analytics.user_activity_daily, bdc_analytics.user_activity_hourly, bdc_analytics.user_activity_weekly, bdc_analytics.user_activity_monthly", stats.Rows},
 		{"bdc_analytics.user_session_daily", stats.SessionRows},
 	} {
 		var tuples float64
@@ -168,11 +168,15 @@ func refresh(ctx context.Context, tx pgx.Tx, high int64, opts RefreshOptions) (R
 
 // recompute says which days a refresh rewrites: those of touchedP (a date[] parameter of a) and
 // those matching rangeDel (a condition on a table's day) or, for raw rows (alias x), rangeRaw.
-// first is a build from scratch: every row of the tables goes.
+// first is a build from scratch: every row of the tables goes. The same days as values: touched,
+// and [lo, hi) (lo nil on a first build).
 type recompute struct {
 	a                            *sqlArgs
 	touchedP, rangeDel, rangeRaw string
 	first                        bool
+	touched                      []time.Time
+	lo                           *time.Time
+	hi                           time.Time
 }
 
 // days is the condition on a rollup table's day column (qualified by prefix) of the days to
@@ -262,7 +266,8 @@ func refreshSet(ctx context.Context, tx pgx.Tx, high int64, opts RefreshOptions,
 		rangeDel = "day >= " + loP + " and " + rangeDel
 		rangeRaw = "x.occurred_at >= (" + loP + "::timestamp at time zone " + platformZone + ") and " + rangeRaw
 	}
-	rows, err := write(ctx, tx, recompute{a: a, touchedP: touchedP, rangeDel: rangeDel, rangeRaw: rangeRaw, first: covered == nil})
+	rows, err := write(ctx, tx, recompute{a: a, touchedP: touchedP, rangeDel: rangeDel, rangeRaw: rangeRaw, first: covered == nil,
+		touched: touched, lo: covered, hi: newCovered})
 	if err != nil {
 		return RefreshStats{}, err
 	}
@@ -390,33 +395,19 @@ func writeDaily(ctx context.Context, tx pgx.Tx, r recompute) (int64, error) {
 		group by d.day, t.key`, args...); err != nil {
 		return 0, fmt.Errorf("couldn't write the events by type: %w", err)
 	}
-	if err := writeMonthly(ctx, tx, r); err != nil {
+	if err := writePeriods(ctx, tx, r); err != nil {
 		return 0, err
 	}
 	return tag.RowsAffected(), nil
 }
 
-// writeMonthly rewrites the months of the monthly rollup that hold a day just written, from
-// their daily rows (every month, and only those, on a first build). A day recomputed always has rows (it is
-// new, or a row was added to it), so its month is among those found.
-func writeMonthly(ctx context.Context, tx pgx.Tx, r recompute) error {
-	days, args := r.days("d.")
-	months := "select distinct date_trunc('month', d.day)::date as month from bdc_analytics.user_activity_daily d where " + days
-	del := "delete from bdc_analytics.user_activity_monthly where month in (" + months + ")"
-	if r.first {
-		del = "delete from bdc_analytics.user_activity_monthly" // a rebuild keeps no month
-	}
-	if _, err := tx.Exec(ctx, del, args...); err != nil {
-		return fmt.Errorf("couldn't delete the months of user_activity_monthly to recompute: %w", err)
-	}
-	if _, err := tx.Exec(ctx, `
-		insert into bdc_analytics.user_activity_monthly (month, user_id, days, events, last_event_at, feature_mask)
-		select m.month, o.user_id, count(*), sum(o.event_count), max(o.last_event_at), bit_or(o.feature_mask)
-		from (`+months+`) m
-		join bdc_analytics.user_activity_daily o on o.day >= m.month and o.day < (m.month + interval '1 month')::date
-		group by 1, 2
-		order by 1, 2`, args...); err != nil {
-		return fmt.Errorf("couldn't write the monthly rollup: %w", err)
+// writePeriods rewrites the weekly and monthly rollups' periods that hold a day just written,
+// from their daily rows (every period, and only those, on a first build), with the function of
+// migration 014 that filled them from the daily rollup in place. A day recomputed always has
+// rows (it is new, or a row was added to it), so its periods are among those rewritten.
+func writePeriods(ctx context.Context, tx pgx.Tx, r recompute) error {
+	if _, err := tx.Exec(ctx, "select bdc_analytics.write_activity_periods($1, $2, $3)", r.lo, r.hi, r.touched); err != nil {
+		return fmt.Errorf("couldn't write the weekly and monthly rollups: %w", err)
 	}
 	return nil
 }
@@ -567,7 +558,7 @@ func (r *dayReader) activity(lo time.Time, loDay civil) string {
 // and month (days: the days active in it), and every other day as activity gives it (days 1).
 // Aggregated per user, they give activity's aggregates from about a fifth of the rows.
 func (r *dayReader) activitySpans(lo time.Time, loDay civil) string {
-	first, end, ok := r.wholeMonths(lo, loDay)
+	first, end, ok := r.wholePeriods(PeriodMonth, lo, loDay)
 	if !ok {
 		return "select x.user_id, 1 as days, x.n, x.last_at, x.mask from (" + r.activity(lo, loDay) + ") x"
 	}
@@ -576,7 +567,7 @@ func (r *dayReader) activitySpans(lo time.Time, loDay civil) string {
 			" from bdc_analytics.user_activity_daily r where r.day >= " + r.a.addTyped(from, "date") + " and r.day < " + r.a.addTyped(to, "date")
 	}
 	parts := []string{"select r.user_id, r.days, r.events as n, r.last_event_at as last_at, r.feature_mask as mask" +
-		" from bdc_analytics.user_activity_monthly r where r.month >= " + r.a.addTyped(first, "date") + " and r.month < " + r.a.addTyped(end, "date")}
+		" from " + periodTable(PeriodMonth) + " r where r.start >= " + r.a.addTyped(first, "date") + " and r.start < " + r.a.addTyped(end, "date")}
 	if loDay.Before(first) {
 		parts = append(parts, daily(loDay, first))
 	}
@@ -589,23 +580,43 @@ func (r *dayReader) activitySpans(lo time.Time, loDay civil) string {
 	return strings.Join(parts, "\n    union all\n    ")
 }
 
-// wholeMonths returns the calendar months [first, end) that lie whole in the days from loDay
-// (lo its first instant, not zero) that the rollup covers, with ok false when there are none.
-// Reading them from the monthly rollup notes the rollup as read.
-func (r *dayReader) wholeMonths(lo time.Time, loDay civil) (first, end civil, ok bool) {
+// wholePeriods returns the calendar weeks or months [first, end) that lie whole in the days
+// from loDay (lo its first instant, not zero) that the rollup covers, with ok false when there
+// are none. Reading them from the period's rollup (periodTable) notes the rollup as read.
+func (r *dayReader) wholePeriods(unit Period, lo time.Time, loDay civil) (first, end civil, ok bool) {
 	if lo.IsZero() || !r.usesRollup(true, lo, loDay) {
 		return civil{}, civil{}, false
 	}
-	first = time.Date(loDay.Year(), loDay.Month(), 1, 0, 0, 0, 0, time.UTC)
-	if first.Before(loDay) {
-		first = first.AddDate(0, 1, 0)
+	// The start of the period that holds d.
+	startOf := func(d civil) civil {
+		if unit == PeriodWeek {
+			return d.AddDate(0, 0, -((int(d.Weekday()) + 6) % 7))
+		}
+		return time.Date(d.Year(), d.Month(), 1, 0, 0, 0, 0, time.UTC)
 	}
-	end = time.Date(r.cut.Year(), r.cut.Month(), 1, 0, 0, 0, 0, time.UTC)
+	first = startOf(loDay)
+	if first.Before(loDay) {
+		if unit == PeriodWeek {
+			first = first.AddDate(0, 0, 7)
+		} else {
+			first = first.AddDate(0, 1, 0)
+		}
+	}
+	end = startOf(r.cut)
 	if !first.Before(end) {
 		return civil{}, civil{}, false
 	}
 	r.used = true
 	return first, end, true
+}
+
+// periodTable is the rollup of unit, PeriodWeek or PeriodMonth: one row per user and period
+// (start, user_id, days, events, last_event_at, feature_mask, feature_counts).
+func periodTable(unit Period) string {
+	if unit == PeriodWeek {
+		return "bdc_analytics.user_activity_weekly"
+	}
+	return "bdc_analytics.user_activity_monthly"
 }
 
 // namedFeatures returns a subquery of rows (user_id, feature), repeated at will, of the features

@@ -151,7 +151,7 @@ func checkRollup(t *testing.T, conn *pgx.Conn, until time.Time) {
 		}
 	}
 	bits := checkFeatureBits(t, conn, got)
-	checkMonthly(t, conn, want, bits)
+	checkPeriods(t, conn, want, bits)
 	checkHourly(t, conn, until)
 	checkSessions(t, conn, until)
 }
@@ -198,56 +198,72 @@ func checkFeatureBits(t *testing.T, conn *pgx.Conn, got map[rollupKey]*rollupRow
 	return bits
 }
 
-// checkMonthly compares the monthly rollup with the user-days of want (from the raw rows)
-// summed per user and month in Go: days, events, last event and the bits of the features used.
-func checkMonthly(t *testing.T, conn *pgx.Conn, want map[rollupKey]*rollupRow, bits map[string]int) {
+// checkPeriods compares the weekly and monthly rollups with the user-days of want (from the raw
+// rows) summed per user and Monday week or month in Go: days, events, last event, the bits of the
+// features used and the feature counts.
+func checkPeriods(t *testing.T, conn *pgx.Conn, want map[rollupKey]*rollupRow, bits map[string]int) {
 	t.Helper()
-	type month struct {
+	type period struct {
 		days, events int
 		last         time.Time
 		mask         int64
+		features     map[string]int
 	}
-	wantM := map[rollupKey]*month{}
-	for k, r := range want {
-		mk := rollupKey{k.user, k.day[:len("2006-01")] + "-01"}
-		m := wantM[mk]
-		if m == nil {
-			m = &month{last: r.last}
-			wantM[mk] = m
-		}
-		m.days++
-		m.events += r.events
-		if r.last.After(m.last) {
-			m.last = r.last
-		}
-		for f := range r.features {
-			if b, ok := bits[f]; ok {
-				m.mask |= 1 << b
+	for _, unit := range []struct {
+		table string
+		start func(day time.Time) time.Time
+	}{
+		{"user_activity_weekly", func(d time.Time) time.Time { return d.AddDate(0, 0, -((int(d.Weekday()) + 6) % 7)) }},
+		{"user_activity_monthly", func(d time.Time) time.Time { return d.AddDate(0, 0, 1-d.Day()) }},
+	} {
+		wantP := map[rollupKey]*period{}
+		for k, r := range want {
+			d, err := time.Parse(time.DateOnly, k.day)
+			if err != nil {
+				t.Fatal(err)
+			}
+			pk := rollupKey{k.user, unit.start(d).Format(time.DateOnly)}
+			p := wantP[pk]
+			if p == nil {
+				p = &period{last: r.last, features: map[string]int{}}
+				wantP[pk] = p
+			}
+			p.days++
+			p.events += r.events
+			if r.last.After(p.last) {
+				p.last = r.last
+			}
+			for f, n := range r.features {
+				p.features[f] += n
+				if b, ok := bits[f]; ok {
+					p.mask |= 1 << b
+				}
 			}
 		}
-	}
-	rows, err := conn.Query(t.Context(), "select user_id, month::text, days, events, last_event_at, feature_mask from bdc_analytics.user_activity_monthly")
-	if err != nil {
-		t.Fatal(err)
-	}
-	got := map[rollupKey]month{}
-	var (
-		k rollupKey
-		m month
-	)
-	if _, err := pgx.ForEachRow(rows, []any{&k.user, &k.day, &m.days, &m.events, &m.last, &m.mask}, func() error {
-		got[k] = m
-		return nil
-	}); err != nil {
-		t.Fatal(err)
-	}
-	if len(got) != len(wantM) {
-		t.Fatalf("monthly rollup has %d user-months, want %d", len(got), len(wantM))
-	}
-	for k, w := range wantM {
-		g, ok := got[k]
-		if !ok || g.days != w.days || g.events != w.events || !g.last.Equal(w.last) || g.mask != w.mask {
-			t.Fatalf("monthly rollup of user %d in %s = %+v (present %v), want %+v", k.user, k.day, g, ok, *w)
+		rows, err := conn.Query(t.Context(), "select user_id, start::text, days, events, last_event_at, feature_mask, feature_counts from bdc_analytics."+unit.table)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got := map[rollupKey]period{}
+		var (
+			k rollupKey
+			p period
+		)
+		if _, err := pgx.ForEachRow(rows, []any{&k.user, &k.day, &p.days, &p.events, &p.last, &p.mask, &p.features}, func() error {
+			got[k] = p
+			p.features = nil
+			return nil
+		}); err != nil {
+			t.Fatal(err)
+		}
+		if len(got) != len(wantP) {
+			t.Fatalf("%s has %d rows, want %d", unit.table, len(got), len(wantP))
+		}
+		for k, w := range wantP {
+			g, ok := got[k]
+			if !ok || g.days != w.days || g.events != w.events || !g.last.Equal(w.last) || g.mask != w.mask || !maps.Equal(g.features, w.features) {
+				t.Fatalf("%s of user %d from %s = %+v (present %v), want %+v", unit.table, k.user, k.day, g, ok, *w)
+			}
 		}
 	}
 }
@@ -488,7 +504,7 @@ func TestRefreshRollupsIncrementalAndExact(t *testing.T) {
 	// days: it fills those days from the same rows. Taking it down and up again here must give
 	// back the hourly rows the refreshes wrote. Migration 010's session rollup starts empty, with
 	// no coverage of its own; the next refresh builds it whole, and only it. Migration 011 gives
-	// the rows in place their previous days, and 014 the monthly rows of the days in place
+	// the rows in place their previous days, and 014 the weekly and monthly rows of the days in place
 	// (checkRollup compares them).
 	if err := d.DB.MigrateTo(ctx, 8); err != nil {
 		t.Fatal(err)

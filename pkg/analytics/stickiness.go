@@ -220,10 +220,10 @@ daily as (
 	// (Each call of ps binds its arguments: write only the statement's.)
 	var perUser string
 	if q.Period == PeriodMonth && q.Event == (Event{Kind: EventActivity}) {
-		if first, end, ok := reader.wholeMonths(cal.startTime(0), cal.start(0)); ok {
+		if first, end, ok := reader.wholePeriods(PeriodMonth, cal.startTime(0), cal.start(0)); ok {
 			endP := a.addTyped(end, "date")
-			perUser = "select r.user_id, " + ps.index("r.month") + " as p, r.days as n from bdc_analytics.user_activity_monthly r\n  where " +
-				and("r.month >= "+a.addTyped(first, "date"), "r.month < "+endP, popMember(q.Filters, "r.user_id")) + `
+			perUser = "select r.user_id, " + ps.index("r.start") + " as p, r.days as n from " + periodTable(PeriodMonth) + " r\n  where " +
+				and("r.start >= "+a.addTyped(first, "date"), "r.start < "+endP, popMember(q.Filters, "r.user_id")) + `
   union all
   select user_id, ` + ps.index("day") + " as p, count(*)::int as n from ud where day >= " + endP + " group by 1, 2"
 		}
