@@ -261,38 +261,33 @@ func (q *FunnelQuery) build() Executed {
 	switch q.FunnelOrderType {
 	case OrderOrdered:
 		// The greedy chain from a step-1 event takes, for each next step, its earliest event
-		// after the previous step's. That time is monotone in where the chain stands, so the
-		// time of step k for a chain whose step j is at a row equals the minimum, over the
-		// later rows holding step j+1, of their own step-k times. Each level j is one window
-		// over the same order (no re-sort, no join), from the last step back to the first:
-		// c<j>_<k> is the time of step k for a chain with step j at this row. "Later" is a
-		// strictly later instant (a range frame ending a microsecond, PostgreSQL's resolution,
-		// before the row), so rows at the same instant see the same frame.
-		level := "select user_id, ts, mask from occ"
-		for j := n - 1; j >= 1; j-- {
-			cols := []string{"user_id", "ts", "mask"}
-			for k := j + 1; k <= n; k++ {
-				prev := "ts"
-				if k > j+1 {
-					prev = fmt.Sprintf("c%d_%d", j+1, k)
-				}
-				cols = append(cols, fmt.Sprintf("min(%s) filter (where %s) over w as c%d_%d", prev, has("mask", j+1), j, k))
-			}
-			// Level j reads the rows of step j+1 and serves those of steps 1 to j: the rows
-			// of later steps only are done with (filtering keeps the order, so no re-sort).
-			keep := ""
-			if j < n-1 {
-				keep = "\n    where (mask & " + strconv.Itoa(1<<(j+1)-1) + ") <> 0"
-			}
-			level = "select " + strings.Join(cols, ", ") + "\n    from (" + level + ") l" + strconv.Itoa(j+1) + keep +
-				"\n    window w as (partition by user_id order by ts desc range between unbounded preceding and '1 microsecond' preceding)"
+		// strictly after the previous step's. Each user's instants of each step go in one
+		// sorted array; the next instant of step k after t is element width_bucket(t, s<k>) + 1
+		// of its array (width_bucket counts the elements at or before t; past the end, null).
+		// So each attempt's chain is one binary search per step, and no window runs over every
+		// event. The chain's times only grow, so a step past the window makes every later one
+		// past it too.
+		b.WriteString("ev as (\n  select user_id")
+		for k := 1; k <= n; k++ {
+			fmt.Fprintf(&b, ",\n    array_agg(ts order by ts) filter (where %s) as s%d", has("mask", k), k)
 		}
-		b.WriteString("att as (\n  select user_id, ts as t1")
+		b.WriteString("\n  from occ\n  group by user_id\n)")
+		ctes = append(ctes, b.String())
+		b.Reset()
+		// Each user's attempts (one per step-1 instant, in order) are ranked among themselves:
+		// a bounded sort per user, not one of every attempt.
+		b.WriteString("select l.t1")
 		for k := 2; k <= n; k++ {
-			fmt.Fprintf(&b, ", case when c1_%d <= ts + %s then c1_%d end as t%d", k, w, k, k)
+			fmt.Fprintf(&b, ", case when a%d.c <= l.t1 + %s then a%d.c end as t%d", k, w, k, k)
 		}
-		b.WriteString("\n  from (\n    " + level + "\n  ) l1\n  where " + has("mask", 1) + "\n)")
-		ctes = append(ctes, b.String(), bestCTE("att", n))
+		b.WriteString("\n        from unnest(e.s1) as l(t1)")
+		prev := "l.t1"
+		for k := 2; k <= n; k++ {
+			fmt.Fprintf(&b, "\n        cross join lateral (select e.s%d[width_bucket(%s, e.s%d) + 1] as c) a%d", k, prev, k, k)
+			prev = fmt.Sprintf("a%d.c", k)
+		}
+		ctes = append(ctes, bestStepsCTE("select e.user_id, b.*\n    from ev e cross join lateral (\n      select * from (\n        "+
+			b.String()+"\n      ) x\n      order by "+reachedSQL(n)+" desc, t1\n      limit 1\n    ) b", n))
 	case OrderStrict:
 		// lead() reads the user's next instants: one row per instant, with the steps matched.
 		ctes = append(ctes, "inst as (\n  select user_id, ts, bit_or(mask) as mask from occ group by user_id, ts\n)")
@@ -404,22 +399,38 @@ func (q *FunnelQuery) attempts(a *sqlArgs) string {
 // from the first step not reached), joins it to the population for the breakdown, and unpivots
 // it into "steps(bd, k, secs)".
 func bestCTE(from string, n int) string {
-	var reached, cols, vals []string
+	cols := []string{"user_id"}
 	for k := 1; k <= n; k++ {
 		cols = append(cols, fmt.Sprintf("t%d", k))
+	}
+	return bestStepsCTE("select distinct on (user_id) "+strings.Join(cols, ", ")+"\n    from "+from+
+		"\n    order by user_id, "+reachedSQL(n)+" desc, t1", n)
+}
+
+// reachedSQL is the number of steps an attempt (columns t1..tn) reached.
+func reachedSQL(n int) string {
+	reached := []string{"1"}
+	for k := 2; k <= n; k++ {
+		reached = append(reached, fmt.Sprintf("(t%d is not null)::int", k))
+	}
+	return strings.Join(reached, " + ")
+}
+
+// bestStepsCTE joins the best attempts, the rows (user_id, t1..tn) of the statement best (one per
+// user), to the population for the breakdown, and unpivots them into "steps(bd, k, secs)".
+func bestStepsCTE(best string, n int) string {
+	var vals []string
+	for k := 1; k <= n; k++ {
 		if k == 1 {
 			vals = append(vals, "(1, t1, null::float8)")
 			continue
 		}
-		reached = append(reached, fmt.Sprintf("(t%d is not null)::int", k))
 		vals = append(vals, fmt.Sprintf("(%d, t%d, extract(epoch from t%d - t%d)::float8)", k, k, k, k-1))
 	}
 	return `best as (
   select b.*, p.bd
   from (
-    select distinct on (user_id) user_id, ` + strings.Join(cols, ", ") + `
-    from ` + from + `
-    order by user_id, 1 + ` + strings.Join(reached, " + ") + ` desc, t1
+    ` + best + `
   ) b
   join pop p on p.user_id = b.user_id
 ),

@@ -215,14 +215,14 @@ daily as (
 	}
 	// ud is read for the distribution and, without prev_day, by the window too, each time in
 	// index order: materializing it would lose that order and cost a sort.
-	// The days each user was active in each period; for months of any activity, those the
-	// monthly rollup holds whole are its rows as they are.
+	// The days each user was active in each period; for any activity, those of the periods the
+	// weekly or monthly rollup holds whole are its rows as they are.
 	// (Each call of ps binds its arguments: write only the statement's.)
 	var perUser string
-	if q.Period == PeriodMonth && q.Event == (Event{Kind: EventActivity}) {
-		if first, end, ok := reader.wholePeriods(PeriodMonth, cal.startTime(0), cal.start(0)); ok {
+	if q.Event == (Event{Kind: EventActivity}) {
+		if first, end, ok := reader.wholePeriods(q.Period, cal.startTime(0), cal.start(0)); ok {
 			endP := a.addTyped(end, "date")
-			perUser = "select r.user_id, " + ps.index("r.start") + " as p, r.days as n from " + periodTable(PeriodMonth) + " r\n  where " +
+			perUser = "select r.user_id, " + ps.index("r.start") + " as p, r.days as n from " + periodTable(q.Period) + " r\n  where " +
 				and("r.start >= "+a.addTyped(first, "date"), "r.start < "+endP, popMember(q.Filters, "r.user_id")) + `
   union all
   select user_id, ` + ps.index("day") + " as p, count(*)::int as n from ud where day >= " + endP + " group by 1, 2"

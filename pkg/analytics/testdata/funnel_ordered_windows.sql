@@ -15,27 +15,30 @@ occ as (
   ) o
   where (user_id in (select user_id from pop) and mask <> 0)
 ),
-att as (
-  select user_id, ts as t1, case when c1_2 <= ts + $11::interval then c1_2 end as t2, case when c1_3 <= ts + $11::interval then c1_3 end as t3, case when c1_4 <= ts + $11::interval then c1_4 end as t4
-  from (
-    select user_id, ts, mask, min(ts) filter (where (mask & 2) <> 0) over w as c1_2, min(c2_3) filter (where (mask & 2) <> 0) over w as c1_3, min(c2_4) filter (where (mask & 2) <> 0) over w as c1_4
-    from (select user_id, ts, mask, min(ts) filter (where (mask & 4) <> 0) over w as c2_3, min(c3_4) filter (where (mask & 4) <> 0) over w as c2_4
-    from (select user_id, ts, mask, min(ts) filter (where (mask & 8) <> 0) over w as c3_4
-    from (select user_id, ts, mask from occ) l4
-    window w as (partition by user_id order by ts desc range between unbounded preceding and '1 microsecond' preceding)) l3
-    where (mask & 7) <> 0
-    window w as (partition by user_id order by ts desc range between unbounded preceding and '1 microsecond' preceding)) l2
-    where (mask & 3) <> 0
-    window w as (partition by user_id order by ts desc range between unbounded preceding and '1 microsecond' preceding)
-  ) l1
-  where (mask & 1) <> 0
+ev as (
+  select user_id,
+    array_agg(ts order by ts) filter (where (mask & 1) <> 0) as s1,
+    array_agg(ts order by ts) filter (where (mask & 2) <> 0) as s2,
+    array_agg(ts order by ts) filter (where (mask & 4) <> 0) as s3,
+    array_agg(ts order by ts) filter (where (mask & 8) <> 0) as s4
+  from occ
+  group by user_id
 ),
 best as (
   select b.*, p.bd
   from (
-    select distinct on (user_id) user_id, t1, t2, t3, t4
-    from att
-    order by user_id, 1 + (t2 is not null)::int + (t3 is not null)::int + (t4 is not null)::int desc, t1
+    select e.user_id, b.*
+    from ev e cross join lateral (
+      select * from (
+        select l.t1, case when a2.c <= l.t1 + $11::interval then a2.c end as t2, case when a3.c <= l.t1 + $11::interval then a3.c end as t3, case when a4.c <= l.t1 + $11::interval then a4.c end as t4
+        from unnest(e.s1) as l(t1)
+        cross join lateral (select e.s2[width_bucket(l.t1, e.s2) + 1] as c) a2
+        cross join lateral (select e.s3[width_bucket(a2.c, e.s3) + 1] as c) a3
+        cross join lateral (select e.s4[width_bucket(a3.c, e.s4) + 1] as c) a4
+      ) x
+      order by 1 + (t2 is not null)::int + (t3 is not null)::int + (t4 is not null)::int desc, t1
+      limit 1
+    ) b
   ) b
   join pop p on p.user_id = b.user_id
 ),
