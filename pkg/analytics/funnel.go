@@ -177,12 +177,12 @@ type FunnelStep struct {
 // Funnel computes a funnel.
 //
 // The statement reads each step's events once per source table (activity steps together, with a
-// bit per step) and follows the order over each user's events sorted once: ordered funnels stack
-// one window per step, each giving the next step's time of the greedy chain from every event
-// (frames bounded by time, so events at the same instant need no folding), strict funnels fold
-// the events to one row per instant and read the next rows with lead(), unordered ones take for
-// every step its first instant at or after the attempt's start. There are no joins between a
-// user's events and no pairing of them. A user's chain involves only their own events, so the
+// bit per step) and follows the order over each user's events sorted once: ordered funnels put
+// each user's instants of each step in a sorted array and follow the greedy chain from every
+// step-1 instant by one binary search per step (the first instant strictly after, so events at
+// the same instant need no folding), strict funnels fold the events to one row per instant and
+// read the next rows with lead(), unordered ones take for every step its first instant at or
+// after the attempt's start. There are no joins between a user's events and no pairing of them. A user's chain involves only their own events, so the
 // population (and the breakdown) is joined to the users' best attempts at the end, not to every
 // event; with filters, the events are also restricted to the population up front.
 func (e *Engine) Funnel(ctx context.Context, q FunnelQuery) (*FunnelResult, error) {
@@ -352,11 +352,11 @@ func oncePerUser(kind EventKind) bool {
 }
 
 // attempts is "att(user_id, t1, …, tn)" of an ordered funnel whose first step happens at most
-// once per user: from each first-step event, the greedy chain (the same the window plan finds:
+// once per user: from each first-step event, the greedy chain (the same the array plan finds:
 // for each next step, its earliest event strictly after the previous step's, within the
 // conversion window and the range), found by one index lookup per step and attempt instead of
-// windows over every event of every step. With few attempts (one per user who signed up in
-// the range) this reads a small part of the rows the windows would sort.
+// arrays of every event of every step. With few attempts (one per user who signed up in the
+// range) this reads a small part of the rows the arrays would sort.
 func (q *FunnelQuery) attempts(a *sqlArgs) string {
 	from := a.addTyped(q.From, "timestamptz")
 	to := a.addTyped(q.To, "timestamptz")
