@@ -240,12 +240,12 @@ func (q *FeatureUsageQuery) build(covered *time.Time, known []string) Executed {
 	}
 	// Whole weeks or months come from their rollup (periodTable), the days after them from the
 	// daily one and raw rows.
-	first, end, whole := civil{}, start, false
+	first, end, whole := civil{}, civil{}, false
 	if q.Period != PeriodDay {
 		first, end, whole = reader.wholePeriods(q.Period, startTS, start)
-		if !whole {
-			end = start
-		}
+	}
+	if !whole {
+		end = start
 	}
 	endTS := midnight(end, q.Location())
 	if len(names) > 0 {

@@ -49,14 +49,18 @@ type calendar struct {
 
 func newCalendar(q *Query, p Period) calendar {
 	loc := q.Location()
-	d := dateOf(q.From, loc)
+	return calendar{period: p, loc: loc, first: periodStart(p, dateOf(q.From, loc)), last: dateOf(q.To.Add(-time.Microsecond), loc)}
+}
+
+// periodStart is the first day of the period p that holds d.
+func periodStart(p Period, d civil) civil {
 	switch p {
 	case PeriodWeek:
-		d = d.AddDate(0, 0, -((int(d.Weekday()) + 6) % 7))
+		return d.AddDate(0, 0, -((int(d.Weekday()) + 6) % 7))
 	case PeriodMonth:
-		d = d.AddDate(0, 0, 1-d.Day())
+		return d.AddDate(0, 0, 1-d.Day())
 	}
-	return calendar{period: p, loc: loc, first: d, last: dateOf(q.To.Add(-time.Microsecond), loc)}
+	return d
 }
 
 // index is the number of the period that holds d.

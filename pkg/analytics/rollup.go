@@ -587,22 +587,11 @@ func (r *dayReader) wholePeriods(unit Period, lo time.Time, loDay civil) (first,
 	if lo.IsZero() || !r.usesRollup(true, lo, loDay) {
 		return civil{}, civil{}, false
 	}
-	// The start of the period that holds d.
-	startOf := func(d civil) civil {
-		if unit == PeriodWeek {
-			return d.AddDate(0, 0, -((int(d.Weekday()) + 6) % 7))
-		}
-		return time.Date(d.Year(), d.Month(), 1, 0, 0, 0, 0, time.UTC)
-	}
-	first = startOf(loDay)
+	first = periodStart(unit, loDay)
 	if first.Before(loDay) {
-		if unit == PeriodWeek {
-			first = first.AddDate(0, 0, 7)
-		} else {
-			first = first.AddDate(0, 1, 0)
-		}
+		first = calendar{period: unit, first: first}.start(1)
 	}
-	end = startOf(r.cut)
+	end = periodStart(unit, r.cut)
 	if !first.Before(end) {
 		return civil{}, civil{}, false
 	}
