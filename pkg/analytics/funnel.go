@@ -250,7 +250,8 @@ func (q *FunnelQuery) build() Executed {
 	pop := populationCTE(a, q.Filters, q.Breakdown)
 	n := len(q.Series)
 	if q.FunnelOrderType == OrderOrdered && oncePerUser(q.Series[0].Kind) {
-		return q.finish(a, []string{pop, q.attempts(a), bestCTE("att", n)})
+		// One attempt per user, already joined to the population: no best attempt to pick.
+		return q.finishChains(a, []string{pop, q.attempts(a)}, "att")
 	}
 	ctes := []string{pop, q.occurrences(a)}
 	w := a.addTyped(q.Window(), "interval")
@@ -286,8 +287,8 @@ func (q *FunnelQuery) build() Executed {
 			fmt.Fprintf(&b, "\n        cross join lateral (select e.s%d[width_bucket(%s, e.s%d) + 1] as c) a%d", k, prev, k, k)
 			prev = fmt.Sprintf("a%d.c", k)
 		}
-		ctes = append(ctes, bestStepsCTE("select e.user_id, b.*\n    from ev e cross join lateral (\n      select * from (\n        "+
-			b.String()+"\n      ) x\n      order by "+reachedSQL(n)+" desc, t1\n      limit 1\n    ) b", n))
+		ctes = append(ctes, bestJoinCTE("select e.user_id, b.*\n    from ev e cross join lateral (\n      select * from (\n        "+
+			b.String()+"\n      ) x\n      order by "+reachedSQL(n)+" desc, t1\n      limit 1\n    ) b"))
 	case OrderStrict:
 		// lead() reads the user's next instants: one row per instant, with the steps matched.
 		ctes = append(ctes, "inst as (\n  select user_id, ts, bit_or(mask) as mask from occ group by user_id, ts\n)")
@@ -332,8 +333,9 @@ func (q *FunnelQuery) build() Executed {
   where u.t is not null
   window s as (partition by b.user_id order by u.t)
 )`)
+		return q.finish(a, ctes)
 	}
-	return q.finish(a, ctes)
+	return q.finishChains(a, ctes, "best")
 }
 
 // finish completes the funnel statement from its CTEs, the last of which is "steps(bd, k,
@@ -351,12 +353,14 @@ func oncePerUser(kind EventKind) bool {
 	return kind == EventSignup || kind == EventProgrammeCompleted
 }
 
-// attempts is "att(user_id, t1, …, tn)" of an ordered funnel whose first step happens at most
+// attempts is "att(user_id, bd, t1, …, tn)" of an ordered funnel whose first step happens at most
 // once per user: from each first-step event, the greedy chain (the same the array plan finds:
 // for each next step, its earliest event strictly after the previous step's, within the
 // conversion window and the range), found by one index lookup per step and attempt instead of
 // arrays of every event of every step. With few attempts (one per user who signed up in the
-// range) this reads a small part of the rows the arrays would sort.
+// range) this reads a small part of the rows the arrays would sort. The first step's events are
+// joined to the population, for the breakdown and for the beneficiary id the later steps' rows
+// are looked up by; a user's one first-step event makes one attempt, the user's only one.
 func (q *FunnelQuery) attempts(a *sqlArgs) string {
 	from := a.addTyped(q.From, "timestamptz")
 	to := a.addTyped(q.To, "timestamptz")
@@ -369,17 +373,14 @@ func (q *FunnelQuery) attempts(a *sqlArgs) string {
 		return c
 	}
 	first := sourceOf(a, q.Series[0].Kind, q.Filters)
-	inPop := ""
-	if !q.Filters.IsZero() {
-		inPop = first.user + " in (select user_id from pop)"
-	}
 	var b strings.Builder
-	b.WriteString("att as (\n  select s1.user_id, s1.t1")
+	b.WriteString("att as (\n  select s1.user_id, s1.bd, s1.t1")
 	for k := 2; k <= len(q.Series); k++ {
 		fmt.Fprintf(&b, ", l%d.t%d", k, k)
 	}
-	b.WriteString("\n  from (select " + first.user + " as user_id, " + first.ts + " as t1 from " + first.from +
-		" where " + and(first.ts+" >= "+from, first.ts+" < "+to, cond(0, first), inPop) + ") s1")
+	b.WriteString("\n  from (select " + first.user + " as user_id, p.beneficiary_id as bid, p.bd, " + first.ts + " as t1 from " + first.from +
+		" join pop p on p.user_id = " + first.user +
+		" where " + and(first.ts+" >= "+from, first.ts+" < "+to, cond(0, first)) + ") s1")
 	prev := "s1.t1"
 	for k := 2; k <= len(q.Series); k++ {
 		s := sourceOf(a, q.Series[k-1].Kind, q.Filters)
@@ -387,8 +388,17 @@ func (q *FunnelQuery) attempts(a *sqlArgs) string {
 		if k > 2 {
 			reached = prev + " is not null"
 		}
-		where := and(reached, s.user+" = s1.user_id", s.ts+" > "+prev, s.ts+" < "+to, s.ts+" <= s1.t1 + "+w, cond(k-1, s))
-		fmt.Fprintf(&b, "\n  left join lateral (select min(%s) as t%d from %s where %s) l%d on true", s.ts, k, s.from, where, k)
+		// Rows that name a beneficiary are looked up by the attempt's beneficiary, without a
+		// join per lookup to find it.
+		from, who := s.from, s.user+" = s1.user_id"
+		switch {
+		case s.own != "":
+			from, who = s.own, "x.beneficiary_id = s1.bid"
+		case q.Series[k-1].Kind == EventProgrammeCompleted:
+			who = "x.id = s1.bid"
+		}
+		where := and(reached, who, s.ts+" > "+prev, s.ts+" < "+to, s.ts+" <= s1.t1 + "+w, cond(k-1, s))
+		fmt.Fprintf(&b, "\n  left join lateral (select min(%s) as t%d from %s where %s) l%d on true", s.ts, k, from, where, k)
 		prev = fmt.Sprintf("l%d.t%d", k, k)
 	}
 	b.WriteString("\n)")
@@ -396,15 +406,14 @@ func (q *FunnelQuery) attempts(a *sqlArgs) string {
 }
 
 // bestCTE keeps each user's best attempt from the attempts of from (columns user_id, t1..tn, null
-// from the first step not reached), joins it to the population for the breakdown, and unpivots
-// it into "steps(bd, k, secs)".
+// from the first step not reached) and joins it to the population for the breakdown.
 func bestCTE(from string, n int) string {
 	cols := []string{"user_id"}
 	for k := 1; k <= n; k++ {
 		cols = append(cols, fmt.Sprintf("t%d", k))
 	}
-	return bestStepsCTE("select distinct on (user_id) "+strings.Join(cols, ", ")+"\n    from "+from+
-		"\n    order by user_id, "+reachedSQL(n)+" desc, t1", n)
+	return bestJoinCTE("select distinct on (user_id) "+strings.Join(cols, ", ")+"\n    from "+from+
+		"\n    order by user_id, "+reachedSQL(n)+" desc, t1")
 }
 
 // reachedSQL is the number of steps an attempt (columns t1..tn) reached.
@@ -416,29 +425,42 @@ func reachedSQL(n int) string {
 	return strings.Join(reached, " + ")
 }
 
-// bestStepsCTE joins the best attempts, the rows (user_id, t1..tn) of the statement best (one per
-// user), to the population for the breakdown, and unpivots them into "steps(bd, k, secs)".
-func bestStepsCTE(best string, n int) string {
-	var vals []string
-	for k := 1; k <= n; k++ {
-		if k == 1 {
-			vals = append(vals, "(1, t1, null::float8)")
-			continue
-		}
-		vals = append(vals, fmt.Sprintf("(%d, t%d, extract(epoch from t%d - t%d)::float8)", k, k, k, k-1))
-	}
+// bestJoinCTE is "best(user_id, t1..tn, bd)": the best attempts, the rows (user_id, t1..tn) of the
+// statement best (one per user), joined to the population for the breakdown.
+func bestJoinCTE(best string) string {
 	return `best as (
   select b.*, p.bd
   from (
     ` + best + `
   ) b
   join pop p on p.user_id = b.user_id
-),
-steps as (
-  select b.bd, s.k, s.secs
-  from best b cross join lateral (values ` + strings.Join(vals, ", ") + `) as s(k, t, secs)
-  where s.t is not null
 )`
+}
+
+// finishChains completes the statement of a funnel whose attempts are chains (each step reached
+// after the one before), from its CTEs, the last of which, from, has one row per user (bd,
+// t1..tn, null from the first step not reached). A step k is reached when tk is: its users are
+// count(tk), its times tk - t(k-1), which aggregates over the rows of the breakdown value,
+// ignoring nulls, without unpivoting them into a row per step.
+func (q *FunnelQuery) finishChains(a *sqlArgs, ctes []string, from string) Executed {
+	n := len(q.Series)
+	aggs := []string{"count(*) as u1"}
+	vals := []string{"(1, w.u1, null::float8, null::float8)"}
+	for k := 2; k <= n; k++ {
+		secs := fmt.Sprintf("extract(epoch from t%d - t%d)::float8", k, k-1)
+		aggs = append(aggs, fmt.Sprintf("count(t%d) as u%d, percentile_cont(0.5) within group (order by %s) as m%d, avg(%s) as a%d", k, k, secs, k, secs, k))
+		vals = append(vals, fmt.Sprintf("(%d, w.u%d, w.m%d, w.a%d)", k, k, k, k))
+	}
+	sql := "with " + strings.Join(ctes, ",\n") + `
+select w.bd, s.k, s.users, s.median, s.mean
+from (
+  select bd, ` + strings.Join(aggs, ",\n    ") + `
+  from ` + from + `
+  group by bd
+) w
+cross join lateral (values ` + strings.Join(vals, ", ") + `) as s(k, users, median, mean)
+where s.users > 0`
+	return Executed{SQL: sql, Args: a.vals}
 }
 
 // occurrences is "occ(user_id, ts, mask)": the events of the steps in the range, with bit k-1 of

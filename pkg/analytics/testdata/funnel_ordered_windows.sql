@@ -41,14 +41,18 @@ best as (
     ) b
   ) b
   join pop p on p.user_id = b.user_id
-),
-steps as (
-  select b.bd, s.k, s.secs
-  from best b cross join lateral (values (1, t1, null::float8), (2, t2, extract(epoch from t2 - t1)::float8), (3, t3, extract(epoch from t3 - t2)::float8), (4, t4, extract(epoch from t4 - t3)::float8)) as s(k, t, secs)
-  where s.t is not null
 )
-select bd, k::int, count(*), percentile_cont(0.5) within group (order by secs), avg(secs)
-from steps group by bd, k
+select w.bd, s.k, s.users, s.median, s.mean
+from (
+  select bd, count(*) as u1,
+    count(t2) as u2, percentile_cont(0.5) within group (order by extract(epoch from t2 - t1)::float8) as m2, avg(extract(epoch from t2 - t1)::float8) as a2,
+    count(t3) as u3, percentile_cont(0.5) within group (order by extract(epoch from t3 - t2)::float8) as m3, avg(extract(epoch from t3 - t2)::float8) as a3,
+    count(t4) as u4, percentile_cont(0.5) within group (order by extract(epoch from t4 - t3)::float8) as m4, avg(extract(epoch from t4 - t3)::float8) as a4
+  from best
+  group by bd
+) w
+cross join lateral (values (1, w.u1, null::float8, null::float8), (2, w.u2, w.m2, w.a2), (3, w.u3, w.m3, w.a3), (4, w.u4, w.m4, w.a4)) as s(k, users, median, mean)
+where s.users > 0
 -- $1 = ["bretagne"]
 -- $2 = [25,65]
 -- $3 = [34,150]
