@@ -412,8 +412,8 @@ func bestCTE(from string, n int) string {
 	for k := 1; k <= n; k++ {
 		cols = append(cols, fmt.Sprintf("t%d", k))
 	}
-	return bestJoinCTE("select distinct on (user_id) "+strings.Join(cols, ", ")+"\n    from "+from+
-		"\n    order by user_id, "+reachedSQL(n)+" desc, t1")
+	return bestJoinCTE("select distinct on (user_id) " + strings.Join(cols, ", ") + "\n    from " + from +
+		"\n    order by user_id, " + reachedSQL(n) + " desc, t1")
 }
 
 // reachedSQL is the number of steps an attempt (columns t1..tn) reached.
