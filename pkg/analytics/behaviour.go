@@ -34,37 +34,45 @@ func newBehaviour(a *sqlArgs, q *Query, covered *time.Time) *behaviour {
 
 // ctes returns the common table expressions "ua(user_id, days, events, last_at, mask)" (one row
 // per user with activity, mask holding the features of the rollup's days as bits), "fea(user_id,
-// feature)" (the features each user used that the masks do not hold) and "beh(user_id, bd, days,
-// events, last_at, features)" with the beneficiary_id, one row per scored beneficiary; pop must be defined before them.
-// A user's features are those of their mask and those of fea beyond it.
+// feature)" (the features each user used that the masks do not hold), both possibly with users
+// outside the population, and "beh(user_id, beneficiary_id, bd, days, events, last_at, mask,
+// features)", one row per scored beneficiary; pop must be defined before them. A user's
+// features are those of their mask and those of fea beyond it.
 func (b *behaviour) ctes() []string {
+	// Every user's activity is aggregated, and beh keeps the population's: without filters,
+	// testing each activity row for membership would cost more than the rows of the platform's
+	// few other users. With filters, the population may be a small part of the users: its
+	// activity alone is read.
+	inPop := ""
+	if !b.filters.IsZero() {
+		inPop = "\n  where " + popMember(b.filters, "x.user_id")
+	}
 	return []string{
 		"ua as (\n  select x.user_id, sum(x.days)::int as days, sum(x.n)::bigint as events, max(x.last_at) as last_at, bit_or(x.mask) as mask\n  from (" +
-			b.reader.activitySpans(b.lo, b.days.start(0)) + ") x\n  where " + popMember(b.filters, "x.user_id") + "\n  group by x.user_id\n)",
-		"fea as (\n  select distinct x.user_id, x.feature from (" + b.reader.namedFeatures(b.lo, b.days.start(0)) +
-			") x\n  where " + popMember(b.filters, "x.user_id") + "\n)",
+			b.reader.activitySpans(b.lo, b.days.start(0)) + ") x" + inPop + "\n  group by x.user_id\n)",
+		"fea as (\n  select distinct x.user_id, x.feature from (" + b.reader.namedFeatures(b.lo, b.days.start(0)) + ") x" + inPop + "\n)",
 		`beh as (
-  select p.user_id, p.beneficiary_id, p.bd, coalesce(x.days, 0) as days, coalesce(x.events, 0) as events, x.last_at,
+  select p.user_id, p.beneficiary_id, p.bd, coalesce(x.days, 0) as days, coalesce(x.events, 0) as events, x.last_at, x.mask,
     coalesce(bit_count(x.mask::bit(64))::int, 0) + coalesce(y.features, 0) as features
   from pop p
-  join bdc.users u on u.id = p.user_id
   left join ua x on x.user_id = p.user_id
   left join (select f.user_id, count(*)::int as features from fea f
       left join ua m on m.user_id = f.user_id
       left join bdc_analytics.feature_bits fb on fb.feature = f.feature
       where ` + beyondMask("m.mask") + `
       group by f.user_id) y on y.user_id = p.user_id
-  where u.created_at < ` + b.to.String() + `
+  where not exists (select 1 from bdc.users u where u.id = p.user_id and u.created_at >= ` + b.to.String() + `)
 )`,
 	}
 }
 
-// featuresInUse is a statement of one row (n): the number of distinct features the users of ua
-// used.
+// featuresInUse is a statement of one row (n): the number of distinct features the
+// beneficiaries of beh used.
 func featuresInUse() string {
 	return `select coalesce(bit_count(a.mask::bit(64))::int, 0) + (select count(distinct f.feature)::int from fea f
+      join beh h on h.user_id = f.user_id
       left join bdc_analytics.feature_bits fb on fb.feature = f.feature where ` + beyondMask("a.mask") + `) as n
-  from (select bit_or(mask) as mask from ua) a`
+  from (select bit_or(mask) as mask from beh) a`
 }
 
 // beyondMask is the condition that the feature of fea f, whose bit is fb.bit, is not in mask.

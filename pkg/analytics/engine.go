@@ -82,8 +82,8 @@ func (e *Engine) queryPrepared(ctx context.Context, rollup string, build func(ct
 		if ex, err = build(ctx, tx, covered); err != nil {
 			return err
 		}
-		if ex.Serial {
-			if _, err := tx.Exec(ctx, "select set_config('max_parallel_workers_per_gather', '0', true)"); err != nil {
+		for _, set := range ex.settings() {
+			if _, err := tx.Exec(ctx, "select set_config($1, $2, true)", set[0], set[1]); err != nil {
 				return fmt.Errorf("couldn't prepare the analytics transaction: %w", err)
 			}
 		}

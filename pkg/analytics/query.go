@@ -331,14 +331,32 @@ type Executed struct {
 	// has about as many groups as rows, merging the workers' partial aggregates costs more
 	// than they save.
 	Serial bool `json:"serial,omitempty"`
+	// NoIndexScan is true when the statement reads ranges that hold a large part of their tables
+	// (a year of appointments): plain index scans, which visit the heap once per row, are then
+	// off, and the ranges are read by bitmap or sequential scans. The planner prefers the plain
+	// scan of a well-correlated index that takes twice the time of a sequential scan there.
+	NoIndexScan bool `json:"noIndexScan,omitempty"`
+}
+
+// settings are the planner settings (name, value) the statement runs with, local to its
+// transaction.
+func (e Executed) settings() [][2]string {
+	var out [][2]string
+	if e.Serial {
+		out = append(out, [2]string{"max_parallel_workers_per_gather", "0"})
+	}
+	if e.NoIndexScan {
+		out = append(out, [2]string{"enable_indexscan", "off"})
+	}
+	return out
 }
 
 // String renders the statement with its arguments listed after it, as the query inspector
 // shows it.
 func (e Executed) String() string {
 	var b strings.Builder
-	if e.Serial {
-		b.WriteString("set local max_parallel_workers_per_gather = 0;\n")
+	for _, set := range e.settings() {
+		b.WriteString("set local " + set[0] + " = " + set[1] + ";\n")
 	}
 	b.WriteString(e.SQL)
 	for i, a := range e.Args {

@@ -20,22 +20,22 @@ fea as (
   where x.user_id in (select user_id from pop)
 ),
 beh as (
-  select p.user_id, p.beneficiary_id, p.bd, coalesce(x.days, 0) as days, coalesce(x.events, 0) as events, x.last_at,
+  select p.user_id, p.beneficiary_id, p.bd, coalesce(x.days, 0) as days, coalesce(x.events, 0) as events, x.last_at, x.mask,
     coalesce(bit_count(x.mask::bit(64))::int, 0) + coalesce(y.features, 0) as features
   from pop p
-  join bdc.users u on u.id = p.user_id
   left join ua x on x.user_id = p.user_id
   left join (select f.user_id, count(*)::int as features from fea f
       left join ua m on m.user_id = f.user_id
       left join bdc_analytics.feature_bits fb on fb.feature = f.feature
       where fb.bit is null or coalesce(m.mask, 0) & (1::bigint << fb.bit) = 0
       group by f.user_id) y on y.user_id = p.user_id
-  where u.created_at < $11::timestamptz
+  where not exists (select 1 from bdc.users u where u.id = p.user_id and u.created_at >= $11::timestamptz)
 ),
 nf as materialized (
   select coalesce(bit_count(a.mask::bit(64))::int, 0) + (select count(distinct f.feature)::int from fea f
+      join beh h on h.user_id = f.user_id
       left join bdc_analytics.feature_bits fb on fb.feature = f.feature where fb.bit is null or coalesce(a.mask, 0) & (1::bigint << fb.bit) = 0) as n
-  from (select bit_or(mask) as mask from ua) a
+  from (select bit_or(mask) as mask from beh) a
 ),
 sc as (
   select b.user_id, b.bd, b.days, b.events, b.features, b.last_at, nf.n as nf, c.r, c.f, c.d,

@@ -1,3 +1,4 @@
+set local enable_indexscan = off;
 with pop as not materialized (
   select b.user_id, b.id as beneficiary_id, ''::text as bd
   from bdc.beneficiaries b
@@ -12,27 +13,24 @@ ua as (
     select r.user_id, 1 as days, r.event_count as n, r.last_event_at as last_at, r.feature_mask as mask from bdc_analytics.user_activity_daily r where r.day >= $5::date and r.day < $6::date
     union all
     select x.user_id, 1 as days, x.n, x.last_at, x.mask from (select x.user_id, (x.occurred_at at time zone $7::text)::date as day, count(*)::int as n, max(x.occurred_at) as last_at, 0::bigint as mask from bdc.user_activities x where (x.occurred_at >= $8::timestamptz and x.occurred_at < $9::timestamptz) group by 1, 2) x) x
-  where not exists (select 1 from bdc.users pm_u where pm_u.id = x.user_id and not exists (select 1 from bdc.beneficiaries pm_b where pm_b.user_id = pm_u.id))
   group by x.user_id
 ),
 fea as (
   select distinct x.user_id, x.feature from (select r.user_id, f.feature from bdc_analytics.user_activity_daily r cross join unnest(r.extra_features) as f(feature) where r.extra_features is not null and r.day >= $11::date and r.day < $10::date
     union all
     select x.user_id, x.feature from bdc.user_activities x where (x.occurred_at >= $12::timestamptz and x.occurred_at < $9::timestamptz and x.feature is not null)) x
-  where not exists (select 1 from bdc.users pm_u where pm_u.id = x.user_id and not exists (select 1 from bdc.beneficiaries pm_b where pm_b.user_id = pm_u.id))
 ),
 beh as (
-  select p.user_id, p.beneficiary_id, p.bd, coalesce(x.days, 0) as days, coalesce(x.events, 0) as events, x.last_at,
+  select p.user_id, p.beneficiary_id, p.bd, coalesce(x.days, 0) as days, coalesce(x.events, 0) as events, x.last_at, x.mask,
     coalesce(bit_count(x.mask::bit(64))::int, 0) + coalesce(y.features, 0) as features
   from pop p
-  join bdc.users u on u.id = p.user_id
   left join ua x on x.user_id = p.user_id
   left join (select f.user_id, count(*)::int as features from fea f
       left join ua m on m.user_id = f.user_id
       left join bdc_analytics.feature_bits fb on fb.feature = f.feature
       where fb.bit is null or coalesce(m.mask, 0) & (1::bigint << fb.bit) = 0
       group by f.user_id) y on y.user_id = p.user_id
-  where u.created_at < $9::timestamptz
+  where not exists (select 1 from bdc.users u where u.id = p.user_id and u.created_at >= $9::timestamptz)
 ),
 apc as (
   select x.beneficiary_id, count(*)::int as n from bdc.appointments x

@@ -1,3 +1,4 @@
+set local enable_indexscan = off;
 with pop as not materialized (
   select b.user_id, b.id as beneficiary_id, ''::text as bd
   from bdc.beneficiaries b
@@ -10,27 +11,24 @@ ua as (
     select r.user_id, 1 as days, r.event_count as n, r.last_event_at as last_at, r.feature_mask as mask from bdc_analytics.user_activity_daily r where r.day >= $3::date and r.day < $4::date
     union all
     select x.user_id, 1 as days, x.n, x.last_at, x.mask from (select x.user_id, (x.occurred_at at time zone $5::text)::date as day, count(*)::int as n, max(x.occurred_at) as last_at, 0::bigint as mask from bdc.user_activities x where (x.occurred_at >= $6::timestamptz and x.occurred_at < $7::timestamptz) group by 1, 2) x) x
-  where not exists (select 1 from bdc.users pm_u where pm_u.id = x.user_id and not exists (select 1 from bdc.beneficiaries pm_b where pm_b.user_id = pm_u.id))
   group by x.user_id
 ),
 fea as (
   select distinct x.user_id, x.feature from (select r.user_id, f.feature from bdc_analytics.user_activity_daily r cross join unnest(r.extra_features) as f(feature) where r.extra_features is not null and r.day >= $9::date and r.day < $8::date
     union all
     select x.user_id, x.feature from bdc.user_activities x where (x.occurred_at >= $10::timestamptz and x.occurred_at < $7::timestamptz and x.feature is not null)) x
-  where not exists (select 1 from bdc.users pm_u where pm_u.id = x.user_id and not exists (select 1 from bdc.beneficiaries pm_b where pm_b.user_id = pm_u.id))
 ),
 beh as (
-  select p.user_id, p.beneficiary_id, p.bd, coalesce(x.days, 0) as days, coalesce(x.events, 0) as events, x.last_at,
+  select p.user_id, p.beneficiary_id, p.bd, coalesce(x.days, 0) as days, coalesce(x.events, 0) as events, x.last_at, x.mask,
     coalesce(bit_count(x.mask::bit(64))::int, 0) + coalesce(y.features, 0) as features
   from pop p
-  join bdc.users u on u.id = p.user_id
   left join ua x on x.user_id = p.user_id
   left join (select f.user_id, count(*)::int as features from fea f
       left join ua m on m.user_id = f.user_id
       left join bdc_analytics.feature_bits fb on fb.feature = f.feature
       where fb.bit is null or coalesce(m.mask, 0) & (1::bigint << fb.bit) = 0
       group by f.user_id) y on y.user_id = p.user_id
-  where u.created_at < $7::timestamptz
+  where not exists (select 1 from bdc.users u where u.id = p.user_id and u.created_at >= $7::timestamptz)
 ),
 apc as (
   select x.beneficiary_id, count(*)::int as n from bdc.appointments x
@@ -52,19 +50,34 @@ ft as (
 ),
 q5 as (
   select user_id, recency, days + appointments as frequency, monetary,
-    rank() over (order by recency desc) as r0,
-    rank() over (order by days + appointments) as f0,
-    rank() over (order by monetary) as m0,
-    count(*) over () as n
+    rank() over (order by recency desc) as r0
   from ft
 ),
-sc as (
-  select user_id, recency, frequency, monetary, (case when r0 <= (n % 5) * (n / 5 + 1) then (r0 - 1) / (n / 5 + 1) + 1 else n % 5 + (r0 - 1 - (n % 5) * (n / 5 + 1)) / (n / 5) + 1 end)::int as r, (case when f0 <= (n % 5) * (n / 5 + 1) then (f0 - 1) / (n / 5 + 1) + 1 else n % 5 + (f0 - 1 - (n % 5) * (n / 5 + 1)) / (n / 5) + 1 end)::int as f, (case when m0 <= (n % 5) * (n / 5 + 1) then (m0 - 1) / (n / 5 + 1) + 1 else n % 5 + (m0 - 1 - (n % 5) * (n / 5 + 1)) / (n / 5) + 1 end)::int as m
-  from q5
+fr as (
+  select v, c, (sum(c) over (order by v) - c + 1)::bigint as rk
+  from (select frequency as v, count(*) as c from q5 group by 1) h
+),
+mr as (
+  select v, c, (sum(c) over (order by v) - c + 1)::bigint as rk
+  from (select monetary as v, count(*) as c from q5 group by 1) h
+),
+nn as (
+  select sum(c)::bigint as n from fr
+),
+g as (
+  select (case when q.r0 <= (n % 5) * (n / 5 + 1) then (q.r0 - 1) / (n / 5 + 1) + 1 else n % 5 + (q.r0 - 1 - (n % 5) * (n / 5 + 1)) / (n / 5) + 1 end)::int as r, q.frequency, q.monetary, count(*) as users, sum(q.recency) as recency
+  from q5 q cross join nn
+  group by 1, 2, 3
 )
-select 'c', r, f, m, count(*), sum(recency), sum(frequency)::float8, sum(monetary), 0::bigint from sc group by r, f, m
+select 'c', r, f, m, sum(users)::bigint, sum(recency), sum(frequency * users)::float8, sum(monetary * users), 0::bigint
+from (
+  select g.r, (case when fr.rk <= (n % 5) * (n / 5 + 1) then (fr.rk - 1) / (n / 5 + 1) + 1 else n % 5 + (fr.rk - 1 - (n % 5) * (n / 5 + 1)) / (n / 5) + 1 end)::int as f, (case when mr.rk <= (n % 5) * (n / 5 + 1) then (mr.rk - 1) / (n / 5 + 1) + 1 else n % 5 + (mr.rk - 1 - (n % 5) * (n / 5 + 1)) / (n / 5) + 1 end)::int as m, g.users, g.recency, g.frequency, g.monetary
+  from g join fr on fr.v = g.frequency join mr on mr.v = g.monetary cross join nn
+) c
+group by r, f, m
 union all
-select 'u', r, f, m, 1, recency, frequency, monetary, user_id from sc
+select 'u', (case when q.r0 <= (n % 5) * (n / 5 + 1) then (q.r0 - 1) / (n / 5 + 1) + 1 else n % 5 + (q.r0 - 1 - (n % 5) * (n / 5 + 1)) / (n / 5) + 1 end)::int, (case when fr.rk <= (n % 5) * (n / 5 + 1) then (fr.rk - 1) / (n / 5 + 1) + 1 else n % 5 + (fr.rk - 1 - (n % 5) * (n / 5 + 1)) / (n / 5) + 1 end)::int, (case when mr.rk <= (n % 5) * (n / 5 + 1) then (mr.rk - 1) / (n / 5 + 1) + 1 else n % 5 + (mr.rk - 1 - (n % 5) * (n / 5 + 1)) / (n / 5) + 1 end)::int, 1, q.recency, q.frequency, q.monetary, q.user_id
+from q5 q join fr on fr.v = q.frequency join mr on mr.v = q.monetary cross join nn
 -- $1 = 2026-01-01T00:00:00Z
 -- $2 = 2026-03-01T00:00:00Z
 -- $3 = 2026-03-01T00:00:00Z
