@@ -96,15 +96,23 @@ func appendFloatBits(b []byte, v float64) []byte {
 // depends only on a point's value, so Lloyd's assignments and k-means++'s distances are computed
 // once per distinct value (the platform's inactive beneficiaries share a few), while every sum
 // still runs over all the points in their order: the results are those of the plain algorithm,
-// bit for bit.
+// bit for bit. The points and the distinct values are also kept end to end in one slice each
+// (flat, dflat: d coordinates per point), which Lloyd's loops read in order.
 type pointSet struct {
 	points   [][]float64
 	distinct [][]float64 // the first point of each distinct value, in order
 	of       []int       // the index in distinct of each point's value
+	d        int
+	flat     []float64
+	dflat    []float64
 }
 
 func newPointSet(points [][]float64) *pointSet {
 	s := &pointSet{points: points, of: make([]int, len(points))}
+	if len(points) > 0 {
+		s.d = len(points[0])
+	}
+	s.flat = make([]float64, 0, len(points)*s.d)
 	index := map[string]int{}
 	var key []byte
 	for i, p := range points {
@@ -117,8 +125,10 @@ func newPointSet(points [][]float64) *pointSet {
 			u = len(s.distinct)
 			index[string(key)] = u
 			s.distinct = append(s.distinct, p)
+			s.dflat = append(s.dflat, p...)
 		}
 		s.of[i] = u
+		s.flat = append(s.flat, p...)
 	}
 	return s
 }
@@ -184,34 +194,26 @@ func lloyd(points [][]float64, initial [][]float64) kmeansFit {
 
 func (s *pointSet) lloyd(initial [][]float64) kmeansFit {
 	points := s.points
-	k, d := len(initial), len(initial[0])
-	nearest := make([]int, len(s.distinct))
+	k, d := len(initial), s.d
 	fit := kmeansFit{initial: initial, labels: make([]int, len(points))}
-	centroids := make([][]float64, k)
+	// The centroids end to end, d coordinates each; the squared distances below add the
+	// coordinates' squares in sqDist's order, so they are sqDist's, bit for bit.
+	cent := make([]float64, k*d)
 	for c, ic := range initial {
-		centroids[c] = slices.Clone(ic)
+		copy(cent[c*d:(c+1)*d], ic)
 	}
 	for i := range fit.labels {
 		fit.labels[i] = -1
 	}
-	sums := make([][]float64, k)
-	for c := range sums {
-		sums[c] = make([]float64, d)
-	}
+	b := newHamerly(s, k)
+	sums := make([]float64, k*d)
 	counts := make([]int, k)
+	old := make([]float64, k*d)
 	for fit.iterations < KMeansMaxIterations {
+		b.assign(cent)
 		changed := false
-		for u, p := range s.distinct {
-			best, bestD := 0, math.Inf(1)
-			for c, m := range centroids {
-				if dd := sqDist(p, m); dd < bestD {
-					best, bestD = c, dd
-				}
-			}
-			nearest[u] = best
-		}
-		for i := range points {
-			if best := nearest[s.of[i]]; fit.labels[i] != best {
+		for i, u := range s.of {
+			if best := b.nearest[u]; fit.labels[i] != best {
 				fit.labels[i], changed = best, true
 			}
 		}
@@ -219,28 +221,129 @@ func (s *pointSet) lloyd(initial [][]float64) kmeansFit {
 			break
 		}
 		fit.iterations++
-		for c := range k {
-			clear(sums[c])
-			counts[c] = 0
-		}
-		for i, p := range points {
-			sum := sums[fit.labels[i]][:len(p)] // one bounds check; a plain loop, not a call per point
+		clear(sums)
+		clear(counts)
+		for i, c := range fit.labels {
+			p := s.flat[i*d : (i+1)*d]
+			sum := sums[c*d : (c+1)*d]
+			sum = sum[:len(p)]
 			for j, v := range p {
 				sum[j] += v
 			}
-			counts[fit.labels[i]]++
+			counts[c]++
 		}
+		copy(old, cent)
 		for c := range k {
 			if counts[c] > 0 {
-				floats.ScaleTo(centroids[c], 1/float64(counts[c]), sums[c])
+				floats.ScaleTo(cent[c*d:(c+1)*d], 1/float64(counts[c]), sums[c*d:(c+1)*d])
+			}
+		}
+		b.moved(old, cent)
+	}
+	fit.centroids = make([][]float64, k)
+	for c := range k {
+		fit.centroids[c] = cent[c*d : (c+1)*d : (c+1)*d]
+	}
+	for i, p := range points {
+		fit.inertia += sqDist(p, fit.centroids[fit.labels[i]])
+	}
+	return fit
+}
+
+// hamerly finds the nearest centroid of each distinct value as Lloyd's algorithm does (the
+// least squared distance, the lowest index on a tie), skipping the values whose nearest
+// centroid cannot have changed (Hamerly, "Making k-means even faster", 2010): each value keeps
+// an upper bound on its distance to its centroid and a lower bound on its distance to every
+// other, which grow and shrink by how far the centroids move. A value is skipped only when the
+// upper bound is below the lower one (or half the distance from its centroid to the nearest
+// other) by a margin far above the rounding of the bounds: its centroid is then strictly the
+// nearest, which the full comparison would find too. Every other value is compared with every
+// centroid in full, so the assignments are Lloyd's, bit for bit.
+type hamerly struct {
+	s       *pointSet
+	k       int
+	nearest []int
+	upper   []float64 // per distinct value: at least its distance to its centroid
+	lower   []float64 // at most its distance to any other centroid
+	half    []float64 // per centroid: half the distance to the nearest other centroid
+	shift   []float64 // per centroid: how far it moved in the last update
+	first   bool
+}
+
+// hamerlyMargin is the relative margin of a skip; the bounds' rounding is below 1e-13.
+const hamerlyMargin = 1e-9
+
+func newHamerly(s *pointSet, k int) *hamerly {
+	n := len(s.distinct)
+	return &hamerly{s: s, k: k, nearest: make([]int, n), upper: make([]float64, n), lower: make([]float64, n),
+		half: make([]float64, k), shift: make([]float64, k), first: true}
+}
+
+// assign updates the nearest centroid of every distinct value to the centroids cent.
+func (h *hamerly) assign(cent []float64) {
+	k, d := h.k, h.s.d
+	for c := range k {
+		h.half[c] = math.Inf(1)
+		for o := range k {
+			if o != c {
+				h.half[c] = min(h.half[c], math.Sqrt(sqDist(cent[c*d:(c+1)*d], cent[o*d:(o+1)*d]))/2)
 			}
 		}
 	}
-	for i, p := range points {
-		fit.inertia += sqDist(p, centroids[fit.labels[i]])
+	for u := range h.nearest {
+		p := h.s.dflat[u*d : (u+1)*d]
+		if !h.first {
+			a := h.nearest[u]
+			bound := max(h.half[a], h.lower[u])
+			if h.upper[u]*(1+hamerlyMargin)+hamerlyMargin < bound {
+				continue
+			}
+			h.upper[u] = math.Sqrt(sqDist(p, cent[a*d:(a+1)*d]))
+			if h.upper[u]*(1+hamerlyMargin)+hamerlyMargin < bound {
+				continue
+			}
+		}
+		best, bestD, second := 0, math.Inf(1), math.Inf(1)
+		for c := range k {
+			m := cent[c*d : (c+1)*d]
+			m = m[:len(p)]
+			dd := 0.0
+			for j, v := range p {
+				x := v - m[j]
+				dd += x * x
+			}
+			if dd < bestD {
+				best, bestD, second = c, dd, bestD
+			} else if dd < second {
+				second = dd
+			}
+		}
+		h.nearest[u], h.upper[u], h.lower[u] = best, math.Sqrt(bestD), math.Sqrt(second)
 	}
-	fit.centroids = centroids
-	return fit
+	h.first = false
+}
+
+// moved loosens the bounds by how far each centroid moved from old to cent.
+func (h *hamerly) moved(old, cent []float64) {
+	d := h.s.d
+	top, next, topC := 0.0, 0.0, -1 // the two largest moves
+	for c := range h.k {
+		h.shift[c] = math.Sqrt(sqDist(old[c*d:(c+1)*d], cent[c*d:(c+1)*d]))
+		switch {
+		case h.shift[c] > top:
+			top, next, topC = h.shift[c], top, c
+		case h.shift[c] > next:
+			next = h.shift[c]
+		}
+	}
+	for u, a := range h.nearest {
+		h.upper[u] += h.shift[a]
+		if a == topC {
+			h.lower[u] -= next
+		} else {
+			h.lower[u] -= top
+		}
+	}
 }
 
 // kmeans clusters the points into k clusters: nInit runs of Lloyd's algorithm from k-means++
