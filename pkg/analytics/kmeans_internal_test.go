@@ -147,3 +147,81 @@ func TestCalendar(t *testing.T) {
 		}
 	}
 }
+
+// plainLloyd is Lloyd's algorithm without bounds: every point compared with every centroid.
+func plainLloyd(points, initial [][]float64) kmeansFit {
+	k, d := len(initial), len(initial[0])
+	fit := kmeansFit{labels: make([]int, len(points))}
+	centroids := make([][]float64, k)
+	for c := range initial {
+		centroids[c] = slices.Clone(initial[c])
+	}
+	for i := range fit.labels {
+		fit.labels[i] = -1
+	}
+	for fit.iterations < KMeansMaxIterations {
+		changed := false
+		for i, p := range points {
+			best := 0
+			for c := range centroids {
+				if sqDist(p, centroids[c]) < sqDist(p, centroids[best]) {
+					best = c
+				}
+			}
+			if fit.labels[i] != best {
+				fit.labels[i], changed = best, true
+			}
+		}
+		if !changed {
+			break
+		}
+		fit.iterations++
+		for c := range centroids {
+			sum, n := make([]float64, d), 0
+			for i, p := range points {
+				if fit.labels[i] == c {
+					for j := range p {
+						sum[j] += p[j]
+					}
+					n++
+				}
+			}
+			if n > 0 {
+				for j := range sum {
+					centroids[c][j] = sum[j] * (1 / float64(n))
+				}
+			}
+		}
+	}
+	fit.centroids = centroids
+	return fit
+}
+
+// TestLloydBoundsSkipNothingThatMatters checks the bounded assignments against plain Lloyd, bit
+// for bit, on points of a small grid (many repeated values, many points equidistant from two
+// centroids, ties going to the lower index) and on noisy blobs.
+func TestLloydBoundsSkipNothingThatMatters(t *testing.T) {
+	for seed := range uint64(40) {
+		r := rand.New(rand.NewPCG(seed, 11))
+		var points [][]float64
+		if seed%2 == 0 {
+			for range 400 {
+				points = append(points, []float64{float64(r.IntN(5)), float64(r.IntN(4)), float64(r.IntN(3))})
+			}
+		} else {
+			points = blobs([][]float64{{0, 0, 0}, {3, 1, 0}, {1, 4, 2}, {2, 2, 2}}, 100, r)
+		}
+		for k := 2; k <= 6; k++ {
+			initial := kmeansPlusPlus(points, k, r)
+			got, want := lloyd(points, initial), plainLloyd(points, initial)
+			if !slices.Equal(got.labels, want.labels) || got.iterations != want.iterations {
+				t.Fatalf("seed %d, k %d: %d iterations %v, want %d %v", seed, k, got.iterations, got.labels, want.iterations, want.labels)
+			}
+			for c := range want.centroids {
+				if !slices.Equal(got.centroids[c], want.centroids[c]) {
+					t.Fatalf("seed %d, k %d: centroid %d = %v, want %v", seed, k, c, got.centroids[c], want.centroids[c])
+				}
+			}
+		}
+	}
+}
