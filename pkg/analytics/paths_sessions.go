@@ -65,10 +65,11 @@ func (q *PathsQuery) buildSessions(covered *time.Time) Executed {
 	}
 	// The rows of the range: the days covered from From's to To's, overlapping [From, To).
 	lastP := a.addTyped(lastDay, "date")
+	days := func(cond ...string) string {
+		return "bdc_analytics.user_session_daily r where " + and(append([]string{"r.day >= " + fromDay, "r.day <= " + lastP}, cond...)...)
+	}
 	rows := func(cond ...string) string {
-		return "bdc_analytics.user_session_daily r where " + and(append([]string{
-			"r.day >= " + fromDay, "r.day <= " + lastP,
-			"r.last_event_at >= " + from, "r.first_event_at < " + to}, cond...)...)
+		return days(append([]string{"r.last_event_at >= " + from, "r.first_event_at < " + to}, cond...)...)
 	}
 	// The sessions the rows cannot answer alone: over several days, cut by a bound (on the
 	// first or last day), or going on after the coverage; with the span of their rows, which
@@ -85,7 +86,10 @@ func (q *PathsQuery) buildSessions(covered *time.Time) Executed {
 			"    join "+strings.Replace(rows("r.user_id = f.user_id", "r.session_id = f.sid"), " r where ", " r on ", 1))
 		wholeConds = append(wholeConds, "not exists (select 1 from af where af.user_id = r.user_id and af.sid = r.session_id)")
 	}
-	whole := "select r.user_id, r.labels, r.starts, r.runs from " + rows(wholeConds...)
+	// (Inside the range, they overlap it: the planner, multiplying the selectivities of both
+	// conditions, would expect a few thousand rows of hundreds of thousands and test each for
+	// the population by index lookups rather than hash the few other users.)
+	whole := "select r.user_id, r.labels, r.starts, r.runs from " + days(wholeConds...)
 	covEnd := a.addTyped(minTime(q.To, cut), "timestamptz")
 	raw := `select s.user_id, s.sid, x.occurred_at as ts, x.activity_type as label, x.id
     from sp s cross join lateral (

@@ -45,7 +45,7 @@ pa as (
   select user_id, labels[lo:hi] as p, date_part('epoch', starts[lo + 1] - starts[lo]) as g1, date_part('epoch', starts[lo + 2] - starts[lo + 1]) as g2, date_part('epoch', starts[lo + 3] - starts[lo + 2]) as g3, date_part('epoch', starts[lo + 4] - starts[lo + 3]) as g4, date_part('epoch', starts[hi] - starts[lo]) as dur from (
     select user_id, labels, starts, k as lo, least(m, cardinality(labels)) as hi from (
       select user_id, labels, starts, k, case when labels[k] = $13::text and runs[k] >= 2 then k else array_position(labels, $14::text, k + 1) end as m from (
-        select user_id, labels, starts, runs, array_position(labels, $11::text) as k from (select r.user_id, r.labels, r.starts, r.runs from bdc_analytics.user_session_daily r where (r.day >= $7::date and r.day <= $9::date and r.last_event_at >= $5::timestamptz and r.first_event_at < $6::timestamptz and not r.spans_days and r.first_event_at >= $5::timestamptz and r.last_event_at < $6::timestamptz and r.user_id in (select user_id from pop) and not exists (select 1 from af where af.user_id = r.user_id and af.sid = r.session_id))) s
+        select user_id, labels, starts, runs, array_position(labels, $11::text) as k from (select r.user_id, r.labels, r.starts, r.runs from bdc_analytics.user_session_daily r where (r.day >= $7::date and r.day <= $9::date and not r.spans_days and r.first_event_at >= $5::timestamptz and r.last_event_at < $6::timestamptz and r.user_id in (select user_id from pop) and not exists (select 1 from af where af.user_id = r.user_id and af.sid = r.session_id))) s
       ) s where k is not null
     ) s where m is not null and m - k < $12::int
   ) s
