@@ -5,6 +5,7 @@ import (
 	"math"
 	"math/rand/v2"
 	"slices"
+	"sync"
 
 	"gonum.org/v1/gonum/floats"
 	"gonum.org/v1/gonum/mat"
@@ -354,14 +355,53 @@ func kmeans(points [][]float64, k, nInit int, r *rand.Rand) kmeansFit {
 }
 
 func (s *pointSet) kmeans(k, nInit int, r *rand.Rand) kmeansFit {
-	points := s.points
-	var best kmeansFit
-	for run := range nInit {
-		fit := s.lloyd(s.plusPlus(k, r))
-		if run == 0 || fit.inertia < best.inertia {
-			best = fit
+	return s.kmeansEach([]int{k}, nInit, func(int) *rand.Rand { return r }, 1)[0]
+}
+
+// kmeansEach is kmeans for each k of ks, the k-means++ seeds of k drawn from rng(k), with up to
+// workers runs of Lloyd's algorithm at a time: the seeds of every run are drawn first, in order
+// (Lloyd draws nothing), so the runs of all the ks can share the workers evenly and each k still
+// gets what kmeans gives it.
+func (s *pointSet) kmeansEach(ks []int, nInit int, rng func(k int) *rand.Rand, workers int) []kmeansFit {
+	seeds := make([][][]float64, len(ks)*nInit)
+	for i, k := range ks {
+		r := rng(k)
+		for run := range nInit {
+			seeds[i*nInit+run] = s.plusPlus(k, r)
 		}
 	}
+	fits := make([]kmeansFit, len(seeds))
+	next := make(chan int, len(seeds))
+	for i := range seeds {
+		next <- i
+	}
+	close(next)
+	var wg sync.WaitGroup
+	for range max(1, min(workers, len(seeds))) {
+		wg.Go(func() {
+			for i := range next {
+				fits[i] = s.lloyd(seeds[i])
+			}
+		})
+	}
+	wg.Wait()
+	out := make([]kmeansFit, len(ks))
+	for i, k := range ks {
+		best := fits[i*nInit]
+		for _, fit := range fits[i*nInit+1 : (i+1)*nInit] {
+			if fit.inertia < best.inertia {
+				best = fit
+			}
+		}
+		out[i] = s.numberBySize(best, k)
+	}
+	return out
+}
+
+// numberBySize numbers the clusters of the fit by size, largest first (a tie goes to the
+// cluster of the earlier point).
+func (s *pointSet) numberBySize(best kmeansFit, k int) kmeansFit {
+	points := s.points
 	size := make([]int, k)
 	first := make([]int, k)
 	for c := range first {

@@ -225,3 +225,22 @@ func TestLloydBoundsSkipNothingThatMatters(t *testing.T) {
 		}
 	}
 }
+
+// TestKMeansEachIsKMeansPerK checks that sharing the runs of several ks between workers gives
+// each k what kmeans gives it alone.
+func TestKMeansEachIsKMeansPerK(t *testing.T) {
+	r := rand.New(rand.NewPCG(5, 5))
+	points := blobs([][]float64{{0, 0}, {4, 1}, {1, 5}, {6, 6}}, 60, r)
+	rng := func(k int) *rand.Rand { return rand.New(rand.NewPCG(9, uint64(k))) }
+	ks := []int{2, 3, 4, 5, 6}
+	set := newPointSet(points)
+	for _, workers := range []int{1, 3, 8} {
+		fits := set.kmeansEach(ks, 3, rng, workers)
+		for i, k := range ks {
+			want := kmeans(points, k, 3, rng(k))
+			if !slices.Equal(fits[i].labels, want.labels) || fits[i].inertia != want.inertia {
+				t.Fatalf("%d workers, k %d: inertia %v, want %v", workers, k, fits[i].inertia, want.inertia)
+			}
+		}
+	}
+}

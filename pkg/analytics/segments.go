@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
+	"runtime"
 	"slices"
 	"strconv"
 	"strings"
@@ -425,9 +426,10 @@ func (e *Engine) segmentKMeans(ctx context.Context, q SegmentsQuery) (*SegmentsR
 	det.SilhouettePoints = len(sample)
 	dists := newSampleDistances(points, sample)
 	set := newPointSet(points)
-	run := func(k int) kmeansFit {
-		return set.kmeans(k, q.NInit, rand.New(rand.NewPCG(q.Seed, uint64(k)))) //nolint:gosec // seeded for reproducibility, not security
+	rng := func(k int) *rand.Rand {
+		return rand.New(rand.NewPCG(q.Seed, uint64(k))) //nolint:gosec // seeded for reproducibility, not security
 	}
+	run := func(k int) kmeansFit { return set.kmeans(k, q.NInit, rng(k)) }
 	var fit kmeansFit
 	switch {
 	case distinct < 2:
@@ -438,18 +440,17 @@ func (e *Engine) segmentKMeans(ctx context.Context, q SegmentsQuery) (*SegmentsR
 		fit = run(det.K)
 		det.Silhouette = dists.silhouette(fit.labels, det.K)
 	default:
-		// Each k has its own random stream, so the ks run side by side and still give the same.
+		// Each k has its own random stream, so the runs of every k share the cores and each k
+		// still gets the same.
 		var ks []int
 		for k := q.KMin; k <= min(q.KMax, distinct); k++ {
 			ks = append(ks, k)
 		}
-		fits, sils := make([]kmeansFit, len(ks)), make([]float64, len(ks))
+		fits := set.kmeansEach(ks, q.NInit, rng, runtime.GOMAXPROCS(0))
+		sils := make([]float64, len(ks))
 		var wg sync.WaitGroup
 		for i, k := range ks {
-			wg.Go(func() {
-				fits[i] = run(k)
-				sils[i] = dists.silhouette(fits[i].labels, k)
-			})
+			wg.Go(func() { sils[i] = dists.silhouette(fits[i].labels, k) })
 		}
 		wg.Wait()
 		for i, k := range ks {
