@@ -25,8 +25,8 @@ import (
 //     number of calendar days of the range: 0 for none, 1 for every day, and logarithmic in
 //     between so that coming back on a few more days matters most for the least active;
 //   - depth D = f / Fall, where f is the number of distinct features the beneficiary used and
-//     Fall the number of distinct features used by the whole population in the range (0 when
-//     nobody used one): the share of the platform in use that the beneficiary explores.
+//     Fall the number of distinct features used by the scored beneficiaries in the range (0
+//     when nobody used one): the share of the platform in use that the beneficiary explores.
 //
 // Recency and frequency are absolute (no rank or percentile), and depth is relative only to the
 // features in use, so scores over ranges of the same length compare over time.
