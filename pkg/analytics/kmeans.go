@@ -106,6 +106,8 @@ type pointSet struct {
 	d        int
 	flat     []float64
 	dflat    []float64
+	// unbounded makes Lloyd compare every distinct value with every centroid (tests).
+	unbounded bool
 }
 
 func newPointSet(points [][]float64) *pointSet {
@@ -293,7 +295,7 @@ func (h *hamerly) assign(cent []float64) {
 	}
 	for u := range h.nearest {
 		p := h.s.dflat[u*d : (u+1)*d]
-		if !h.first {
+		if !h.first && !h.s.unbounded {
 			a := h.nearest[u]
 			bound := max(h.half[a], h.lower[u])
 			if h.upper[u]*(1+hamerlyMargin)+hamerlyMargin < bound {

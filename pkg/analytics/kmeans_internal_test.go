@@ -148,58 +148,9 @@ func TestCalendar(t *testing.T) {
 	}
 }
 
-// plainLloyd is Lloyd's algorithm without bounds: every point compared with every centroid.
-func plainLloyd(points, initial [][]float64) kmeansFit {
-	k, d := len(initial), len(initial[0])
-	fit := kmeansFit{labels: make([]int, len(points))}
-	centroids := make([][]float64, k)
-	for c := range initial {
-		centroids[c] = slices.Clone(initial[c])
-	}
-	for i := range fit.labels {
-		fit.labels[i] = -1
-	}
-	for fit.iterations < KMeansMaxIterations {
-		changed := false
-		for i, p := range points {
-			best := 0
-			for c := range centroids {
-				if sqDist(p, centroids[c]) < sqDist(p, centroids[best]) {
-					best = c
-				}
-			}
-			if fit.labels[i] != best {
-				fit.labels[i], changed = best, true
-			}
-		}
-		if !changed {
-			break
-		}
-		fit.iterations++
-		for c := range centroids {
-			sum, n := make([]float64, d), 0
-			for i, p := range points {
-				if fit.labels[i] == c {
-					for j := range p {
-						sum[j] += p[j]
-					}
-					n++
-				}
-			}
-			if n > 0 {
-				for j := range sum {
-					centroids[c][j] = sum[j] * (1 / float64(n))
-				}
-			}
-		}
-	}
-	fit.centroids = centroids
-	return fit
-}
-
-// TestLloydBoundsSkipNothingThatMatters checks the bounded assignments against plain Lloyd, bit
-// for bit, on points of a small grid (many repeated values, many points equidistant from two
-// centroids, ties going to the lower index) and on noisy blobs.
+// TestLloydBoundsSkipNothingThatMatters checks Lloyd with its bounds against Lloyd comparing every
+// value with every centroid, bit for bit, on points of a small grid (many repeated values, many
+// points equidistant from two centroids, ties going to the lower index) and on noisy blobs.
 func TestLloydBoundsSkipNothingThatMatters(t *testing.T) {
 	for seed := range uint64(40) {
 		r := rand.New(rand.NewPCG(seed, 11))
@@ -213,7 +164,9 @@ func TestLloydBoundsSkipNothingThatMatters(t *testing.T) {
 		}
 		for k := 2; k <= 6; k++ {
 			initial := kmeansPlusPlus(points, k, r)
-			got, want := lloyd(points, initial), plainLloyd(points, initial)
+			plain := newPointSet(points)
+			plain.unbounded = true
+			got, want := lloyd(points, initial), plain.lloyd(initial)
 			if !slices.Equal(got.labels, want.labels) || got.iterations != want.iterations {
 				t.Fatalf("seed %d, k %d: %d iterations %v, want %d %v", seed, k, got.iterations, got.labels, want.iterations, want.labels)
 			}

@@ -511,7 +511,7 @@ func (q *SegmentsQuery) build(covered *time.Time) Executed {
 	// Appointments and payments are counted per beneficiary, and joined to beh by its
 	// beneficiary id: no join with bdc.beneficiaries per row. The range's appointments are read
 	// by a bitmap or sequential scan (NoIndexScan): on the benchmark platform a year of them
-	// takes 65 ms so against 140 ms by the plain scan of the scheduled_at index the planner
+	// takes 65 ms that way against 140 ms by the plain scan of the scheduled_at index the planner
 	// picks, whose high correlation hides a heap visit per row.
 	ctes = append(ctes,
 		"apc as (\n  select x.beneficiary_id, count(*)::int as n from "+appt.own+"\n  where "+
