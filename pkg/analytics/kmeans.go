@@ -214,19 +214,15 @@ func (s *pointSet) lloyd(initial [][]float64) kmeansFit {
 	old := make([]float64, k*d)
 	for fit.iterations < KMeansMaxIterations {
 		b.assign(cent)
+		// The labels and the sums of the next centroids in one pass over the points, in order.
 		changed := false
-		for i, u := range s.of {
-			if best := b.nearest[u]; fit.labels[i] != best {
-				fit.labels[i], changed = best, true
-			}
-		}
-		if !changed {
-			break
-		}
-		fit.iterations++
 		clear(sums)
 		clear(counts)
-		for i, c := range fit.labels {
+		for i, u := range s.of {
+			c := b.nearest[u]
+			if fit.labels[i] != c {
+				fit.labels[i], changed = c, true
+			}
 			p := s.flat[i*d : (i+1)*d]
 			sum := sums[c*d : (c+1)*d]
 			sum = sum[:len(p)]
@@ -235,6 +231,10 @@ func (s *pointSet) lloyd(initial [][]float64) kmeansFit {
 			}
 			counts[c]++
 		}
+		if !changed {
+			break
+		}
+		fit.iterations++
 		copy(old, cent)
 		for c := range k {
 			if counts[c] > 0 {
