@@ -68,22 +68,6 @@ func sqDist(a, b []float64) float64 {
 	return s
 }
 
-// distinctPoints counts the distinct points, up to limit.
-func distinctPoints(points [][]float64, limit int) int {
-	seen := map[string]bool{}
-	for _, p := range points {
-		key := make([]byte, 0, 8*len(p))
-		for _, v := range p {
-			key = appendFloatBits(key, v)
-		}
-		seen[string(key)] = true
-		if len(seen) >= limit {
-			break
-		}
-	}
-	return len(seen)
-}
-
 func appendFloatBits(b []byte, v float64) []byte {
 	u := math.Float64bits(v + 0) // +0 folds -0 into 0
 	for range 8 {
@@ -100,12 +84,12 @@ func appendFloatBits(b []byte, v float64) []byte {
 // bit for bit. The points and the distinct values are also kept end to end in one slice each
 // (flat, dflat: d coordinates per point), which Lloyd's loops read in order.
 type pointSet struct {
-	points   [][]float64
-	distinct [][]float64 // the first point of each distinct value, in order
-	of       []int       // the index in distinct of each point's value
-	d        int
-	flat     []float64
-	dflat    []float64
+	points [][]float64
+	values int   // the number of distinct values
+	of     []int // the index of each point's value, numbered in order of first appearance
+	d      int
+	flat   []float64
+	dflat  []float64 // the distinct values, in order
 	// unbounded makes Lloyd compare every distinct value with every centroid (tests).
 	unbounded bool
 }
@@ -125,9 +109,9 @@ func newPointSet(points [][]float64) *pointSet {
 		}
 		u, ok := index[string(key)]
 		if !ok {
-			u = len(s.distinct)
+			u = s.values
 			index[string(key)] = u
-			s.distinct = append(s.distinct, p)
+			s.values++
 			s.dflat = append(s.dflat, p...)
 		}
 		s.of[i] = u
@@ -135,6 +119,9 @@ func newPointSet(points [][]float64) *pointSet {
 	}
 	return s
 }
+
+// value is the distinct value u.
+func (s *pointSet) value(u int) []float64 { return s.dflat[u*s.d : (u+1)*s.d] }
 
 // kmeansPlusPlus picks k initial centroids among the points (Arthur and Vassilvitskii): the first
 // uniformly, each next one with probability proportional to its squared distance to the nearest
@@ -147,9 +134,9 @@ func (s *pointSet) plusPlus(k int, r *rand.Rand) [][]float64 {
 	points := s.points
 	n := len(points)
 	centroids := [][]float64{slices.Clone(points[r.IntN(n)])}
-	dd := make([]float64, len(s.distinct))
-	for u, p := range s.distinct {
-		dd[u] = sqDist(p, centroids[0])
+	dd := make([]float64, s.values)
+	for u := range dd {
+		dd[u] = sqDist(s.value(u), centroids[0])
 	}
 	d2 := make([]float64, n)
 	for i := range points {
@@ -169,8 +156,8 @@ func (s *pointSet) plusPlus(k int, r *rand.Rand) [][]float64 {
 		}
 		c := slices.Clone(points[next])
 		centroids = append(centroids, c)
-		for u, p := range s.distinct {
-			dd[u] = min(dd[u], sqDist(p, c))
+		for u := range dd {
+			dd[u] = min(dd[u], sqDist(s.value(u), c))
 		}
 		for i := range points {
 			d2[i] = dd[s.of[i]]
@@ -199,8 +186,7 @@ func (s *pointSet) lloyd(initial [][]float64) kmeansFit {
 	points := s.points
 	k, d := len(initial), s.d
 	fit := kmeansFit{initial: initial, labels: make([]int, len(points))}
-	// The centroids end to end, d coordinates each; the squared distances below add the
-	// coordinates' squares in sqDist's order, so they are sqDist's, bit for bit.
+	// The centroids end to end, d coordinates each.
 	cent := make([]float64, k*d)
 	for c, ic := range initial {
 		copy(cent[c*d:(c+1)*d], ic)
@@ -277,7 +263,7 @@ type hamerly struct {
 const hamerlyMargin = 1e-9
 
 func newHamerly(s *pointSet, k int) *hamerly {
-	n := len(s.distinct)
+	n := s.values
 	return &hamerly{s: s, k: k, nearest: make([]int, n), upper: make([]float64, n), lower: make([]float64, n),
 		half: make([]float64, k), shift: make([]float64, k), first: true}
 }
@@ -294,7 +280,7 @@ func (h *hamerly) assign(cent []float64) {
 		}
 	}
 	for u := range h.nearest {
-		p := h.s.dflat[u*d : (u+1)*d]
+		p := h.s.value(u)
 		if !h.first && !h.s.unbounded {
 			a := h.nearest[u]
 			bound := max(h.half[a], h.lower[u])
@@ -308,14 +294,7 @@ func (h *hamerly) assign(cent []float64) {
 		}
 		best, bestD, second := 0, math.Inf(1), math.Inf(1)
 		for c := range k {
-			m := cent[c*d : (c+1)*d]
-			m = m[:len(p)]
-			dd := 0.0
-			for j, v := range p {
-				x := v - m[j]
-				dd += x * x
-			}
-			if dd < bestD {
+			if dd := sqDist(p, cent[c*d:(c+1)*d]); dd < bestD {
 				best, bestD, second = c, dd, bestD
 			} else if dd < second {
 				second = dd

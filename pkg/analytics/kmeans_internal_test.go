@@ -75,10 +75,10 @@ func TestKMeansPlusPlusSeedsAreDistinctPoints(t *testing.T) {
 			t.Fatalf("seed %d: k-means++ picked %v", seed, got)
 		}
 	}
-	if n := distinctPoints(points, 100); n != 3 {
+	if n := newPointSet(points).values; n != 3 {
 		t.Fatalf("%d distinct points, want 3", n)
 	}
-	if n := distinctPoints([][]float64{{0}, {math.Copysign(0, -1)}}, 100); n != 1 {
+	if n := newPointSet([][]float64{{0}, {math.Copysign(0, -1)}}).values; n != 1 {
 		t.Fatalf("0 and -0 count as %d points", n)
 	}
 }

@@ -418,14 +418,14 @@ func (e *Engine) segmentKMeans(ctx context.Context, q SegmentsQuery) (*SegmentsR
 	det.Means, det.StdDevs = means, sds
 	points := rows(z)
 
+	set := newPointSet(points)
 	// Fewer distinct points than clusters would leave clusters empty from the start.
-	distinct := distinctPoints(points, MaxK+1)
+	distinct := set.values
 	// Seeded generators: the same query must give the same clustering, and nothing here is a
 	// secret. Each k has its own stream, so a k's clustering does not depend on the range tried.
 	sample := silhouetteSample(len(points), rand.New(rand.NewPCG(q.Seed, 0))) //nolint:gosec // seeded for reproducibility, not security
 	det.SilhouettePoints = len(sample)
 	dists := newSampleDistances(points, sample)
-	set := newPointSet(points)
 	rng := func(k int) *rand.Rand {
 		return rand.New(rand.NewPCG(q.Seed, uint64(k))) //nolint:gosec // seeded for reproducibility, not security
 	}
@@ -434,7 +434,7 @@ func (e *Engine) segmentKMeans(ctx context.Context, q SegmentsQuery) (*SegmentsR
 	switch {
 	case distinct < 2:
 		det.K = 1
-		fit = lloyd(points, [][]float64{append([]float64(nil), points[0]...)})
+		fit = set.lloyd([][]float64{append([]float64(nil), points[0]...)})
 	case q.K != 0:
 		det.K = min(q.K, distinct)
 		fit = run(det.K)
