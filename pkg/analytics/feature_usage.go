@@ -238,14 +238,16 @@ func (q *FeatureUsageQuery) build(covered *time.Time, known []string) Executed {
 			names = append(names, name)
 		}
 	}
-	// Whole weeks or months come from their rollup (periodTable), the days after them from the
-	// daily one and raw rows.
-	first, end, whole := civil{}, civil{}, false
+	// Whole weeks or months come from their rollup, the days after them from the daily one and
+	// raw rows.
+	var span periodSpan
+	whole := false
 	if q.Period != PeriodDay {
-		first, end, whole = reader.wholePeriods(q.Period, startTS, start)
+		span, whole = reader.wholePeriods(q.Period, startTS, start)
 	}
-	if !whole {
-		end = start
+	end := start
+	if whole {
+		end = span.end
 	}
 	endTS := midnight(end, q.Location())
 	if len(names) > 0 {
@@ -265,7 +267,7 @@ func (q *FeatureUsageQuery) build(covered *time.Time, known []string) Executed {
 				and(cond, inPop("r.user_id")) + ") s cross join lateral (values " + strings.Join(vals, ", ") + ") as v(feature, n) where v.n is not null"
 		}
 		if whole {
-			parts = append(parts, sums(periodTable(q.Period), "r.start >= "+a.addTyped(first, "date")+" and r.start < "+a.addTyped(end, "date")))
+			parts = append(parts, sums(span.table, span.cond))
 		}
 		if daily := reader.rollupRows(endTS, end, func(days string) string {
 			return sums("bdc_analytics.user_activity_daily", days)
@@ -280,8 +282,8 @@ func (q *FeatureUsageQuery) build(covered *time.Time, known []string) Executed {
     group by 1, 2`
 	if whole {
 		masks = `select r.user_id, ` + ps.index("r.start") + ` as p, r.feature_mask as mask
-    from ` + periodTable(q.Period) + ` r
-    where ` + and("r.start >= "+a.addTyped(first, "date"), "r.start < "+a.addTyped(end, "date"), inPop("r.user_id")) + `
+    from ` + span.table + ` r
+    where ` + and(span.cond, inPop("r.user_id")) + `
     union all
     ` + masks
 	}

@@ -558,7 +558,7 @@ func (r *dayReader) activity(lo time.Time, loDay civil) string {
 // and month (days: the days active in it), and every other day as activity gives it (days 1).
 // Aggregated per user, they give activity's aggregates from about a fifth of the rows.
 func (r *dayReader) activitySpans(lo time.Time, loDay civil) string {
-	first, end, ok := r.wholePeriods(PeriodMonth, lo, loDay)
+	months, ok := r.wholePeriods(PeriodMonth, lo, loDay)
 	if !ok {
 		return "select x.user_id, 1 as days, x.n, x.last_at, x.mask from (" + r.activity(lo, loDay) + ") x"
 	}
@@ -567,12 +567,12 @@ func (r *dayReader) activitySpans(lo time.Time, loDay civil) string {
 			" from bdc_analytics.user_activity_daily r where r.day >= " + r.a.addTyped(from, "date") + " and r.day < " + r.a.addTyped(to, "date")
 	}
 	parts := []string{"select r.user_id, r.days, r.events as n, r.last_event_at as last_at, r.feature_mask as mask" +
-		" from " + periodTable(PeriodMonth) + " r where r.start >= " + r.a.addTyped(first, "date") + " and r.start < " + r.a.addTyped(end, "date")}
-	if loDay.Before(first) {
-		parts = append(parts, daily(loDay, first))
+		" from " + months.table + " r where " + months.cond}
+	if loDay.Before(months.first) {
+		parts = append(parts, daily(loDay, months.first))
 	}
-	if end.Before(r.cut) {
-		parts = append(parts, daily(end, r.cut))
+	if months.end.Before(r.cut) {
+		parts = append(parts, daily(months.end, r.cut))
 	}
 	if r.cutT.Before(r.toT) {
 		parts = append(parts, "select x.user_id, 1 as days, x.n, x.last_at, x.mask from ("+r.activity(r.cutT, r.cut)+") x")
@@ -580,23 +580,34 @@ func (r *dayReader) activitySpans(lo time.Time, loDay civil) string {
 	return strings.Join(parts, "\n    union all\n    ")
 }
 
-// wholePeriods returns the calendar weeks or months [first, end) that lie whole in the days
-// from loDay (lo its first instant, not zero) that the rollup covers, with ok false when there
-// are none. Reading them from the period's rollup (periodTable) notes the rollup as read.
-func (r *dayReader) wholePeriods(unit Period, lo time.Time, loDay civil) (first, end civil, ok bool) {
+// periodSpan is a run of whole calendar weeks or months [first, end) that a period rollup holds,
+// its bounds bound once: table is the rollup (periodTable), cond the condition that its row
+// (alias r) starts in the run, and endP the parameter of end.
+type periodSpan struct {
+	first, end  civil
+	table, cond string
+	endP        string
+}
+
+// wholePeriods returns the calendar weeks or months that lie whole in the days from loDay (lo
+// its first instant, not zero) that the rollup covers, with ok false when there are none.
+// Reading them from the period's rollup notes the rollup as read.
+func (r *dayReader) wholePeriods(unit Period, lo time.Time, loDay civil) (span periodSpan, ok bool) {
 	if lo.IsZero() || !r.usesRollup(true, lo, loDay) {
-		return civil{}, civil{}, false
+		return periodSpan{}, false
 	}
-	first = periodStart(unit, loDay)
+	first := periodStart(unit, loDay)
 	if first.Before(loDay) {
 		first = calendar{period: unit, first: first}.start(1)
 	}
-	end = periodStart(unit, r.cut)
+	end := periodStart(unit, r.cut)
 	if !first.Before(end) {
-		return civil{}, civil{}, false
+		return periodSpan{}, false
 	}
 	r.used = true
-	return first, end, true
+	endP := r.a.addTyped(end, "date")
+	return periodSpan{first: first, end: end, table: periodTable(unit),
+		cond: "r.start >= " + r.a.addTyped(first, "date") + " and r.start < " + endP, endP: endP}, true
 }
 
 // periodTable is the rollup of unit, PeriodWeek or PeriodMonth: one row per user and period

@@ -220,12 +220,11 @@ daily as (
 	// (Each call of ps binds its arguments: write only the statement's.)
 	var perUser string
 	if q.Event == (Event{Kind: EventActivity}) {
-		if first, end, ok := reader.wholePeriods(q.Period, cal.startTime(0), cal.start(0)); ok {
-			endP := a.addTyped(end, "date")
-			perUser = "select r.user_id, " + ps.index("r.start") + " as p, r.days as n from " + periodTable(q.Period) + " r\n  where " +
-				and("r.start >= "+a.addTyped(first, "date"), "r.start < "+endP, popMember(q.Filters, "r.user_id")) + `
+		if span, ok := reader.wholePeriods(q.Period, cal.startTime(0), cal.start(0)); ok {
+			perUser = "select r.user_id, " + ps.index("r.start") + " as p, r.days as n from " + span.table + " r\n  where " +
+				and(span.cond, popMember(q.Filters, "r.user_id")) + `
   union all
-  select user_id, ` + ps.index("day") + " as p, count(*)::int as n from ud where day >= " + endP + " group by 1, 2"
+  select user_id, ` + ps.index("day") + " as p, count(*)::int as n from ud where day >= " + span.endP + " group by 1, 2"
 		}
 	}
 	if perUser == "" {

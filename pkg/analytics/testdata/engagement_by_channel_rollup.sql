@@ -5,7 +5,7 @@ with pop as not materialized (
 ),
 ua as (
   select x.user_id, sum(x.days)::int as days, sum(x.n)::bigint as events, max(x.last_at) as last_at, bit_or(x.mask) as mask
-  from (select r.user_id, r.days, r.events as n, r.last_event_at as last_at, r.feature_mask as mask from bdc_analytics.user_activity_monthly r where r.start >= $5::date and r.start < $6::date
+  from (select r.user_id, r.days, r.events as n, r.last_event_at as last_at, r.feature_mask as mask from bdc_analytics.user_activity_monthly r where r.start >= $6::date and r.start < $5::date
     union all
     select r.user_id, 1 as days, r.event_count as n, r.last_event_at as last_at, r.feature_mask as mask from bdc_analytics.user_activity_daily r where r.day >= $7::date and r.day < $8::date
     union all
@@ -60,8 +60,8 @@ from (select * from sc order by score, user_id limit $16::int) x
 -- $2 = [25,65]
 -- $3 = [34,150]
 -- $4 = ["video"]
--- $5 = 2026-01-01T00:00:00Z
--- $6 = 2026-03-01T00:00:00Z
+-- $5 = 2026-03-01T00:00:00Z
+-- $6 = 2026-01-01T00:00:00Z
 -- $7 = 2026-03-01T00:00:00Z
 -- $8 = 2026-03-15T00:00:00Z
 -- $9 = "Europe/Paris"

@@ -8,7 +8,7 @@ up as (
   from (
     select r.user_id, ((r.start - $9::date) / 7) as p, r.feature_mask as mask
     from bdc_analytics.user_activity_weekly r
-    where (r.start >= $14::date and r.start < $15::date and not exists (select 1 from bdc.users pm_u where pm_u.id = r.user_id and not exists (select 1 from bdc.beneficiaries pm_b where pm_b.user_id = pm_u.id)))
+    where (r.start >= $4::date and r.start < $3::date and not exists (select 1 from bdc.users pm_u where pm_u.id = r.user_id and not exists (select 1 from bdc.beneficiaries pm_b where pm_b.user_id = pm_u.id)))
     union all
     select x.user_id, ((x.day - $9::date) / 7) as p, bit_or(x.mask) as mask
     from (select r.user_id, r.day, r.event_count as n, r.last_event_at as last_at, r.feature_mask as mask from bdc_analytics.user_activity_daily r where r.day >= $11::date and r.day < $10::date
@@ -23,9 +23,9 @@ uu as (
 ),
 fn as (
   select f.user_id, ((f.day - $9::date) / 7) as p, f.feature, sum(f.n)::bigint as n
-  from (select r.user_id, r.day, f.feature, (r.feature_counts ->> f.feature)::int as n from bdc_analytics.user_activity_daily r cross join unnest(r.extra_features) as f(feature) where r.extra_features is not null and r.day >= $17::date and r.day < $16::date
+  from (select r.user_id, r.day, f.feature, (r.feature_counts ->> f.feature)::int as n from bdc_analytics.user_activity_daily r cross join unnest(r.extra_features) as f(feature) where r.extra_features is not null and r.day >= $15::date and r.day < $14::date
     union all
-    select x.user_id, (x.occurred_at at time zone 'Europe/Paris')::date as day, x.feature, count(*)::int as n from bdc.user_activities x where (x.occurred_at >= $18::timestamptz and x.occurred_at < $13::timestamptz and x.feature is not null) group by 1, 2, 3) f
+    select x.user_id, (x.occurred_at at time zone 'Europe/Paris')::date as day, x.feature, count(*)::int as n from bdc.user_activities x where (x.occurred_at >= $16::timestamptz and x.occurred_at < $13::timestamptz and x.feature is not null) group by 1, 2, 3) f
   where (not exists (select 1 from bdc.users pm_u where pm_u.id = f.user_id and not exists (select 1 from bdc.beneficiaries pm_b where pm_b.user_id = pm_u.id)) and f.feature = any($2::text[]))
   group by 1, 2, 3
 )
@@ -61,7 +61,7 @@ from (
   union all
   select f.feature, 0, sum(f.n), 0, 0 from fn f group by f.feature
   union all
-  select v.feature, 0, v.n, 0, 0 from (select sum((r.feature_counts ->> $5::text)::bigint) as c0, sum((r.feature_counts ->> $6::text)::bigint) as c1 from bdc_analytics.user_activity_weekly r where (r.start >= $3::date and r.start < $4::date and not exists (select 1 from bdc.users pm_u where pm_u.id = r.user_id and not exists (select 1 from bdc.beneficiaries pm_b where pm_b.user_id = pm_u.id)))) s cross join lateral (values ($5::text, c0), ($6::text, c1)) as v(feature, n) where v.n is not null
+  select v.feature, 0, v.n, 0, 0 from (select sum((r.feature_counts ->> $5::text)::bigint) as c0, sum((r.feature_counts ->> $6::text)::bigint) as c1 from bdc_analytics.user_activity_weekly r where (r.start >= $4::date and r.start < $3::date and not exists (select 1 from bdc.users pm_u where pm_u.id = r.user_id and not exists (select 1 from bdc.beneficiaries pm_b where pm_b.user_id = pm_u.id)))) s cross join lateral (values ($5::text, c0), ($6::text, c1)) as v(feature, n) where v.n is not null
   union all
   select v.feature, 0, v.n, 0, 0 from (select sum((r.feature_counts ->> $5::text)::bigint) as c0, sum((r.feature_counts ->> $6::text)::bigint) as c1 from bdc_analytics.user_activity_daily r where (r.day >= $8::date and r.day < $7::date and not exists (select 1 from bdc.users pm_u where pm_u.id = r.user_id and not exists (select 1 from bdc.beneficiaries pm_b where pm_b.user_id = pm_u.id)))) s cross join lateral (values ($5::text, c0), ($6::text, c1)) as v(feature, n) where v.n is not null
 ) x
@@ -69,8 +69,8 @@ group by feature
 having sum(adopters) > 0
 -- $1 = 22
 -- $2 = ["documents","messaging"]
--- $3 = 2025-12-29T00:00:00Z
--- $4 = 2026-03-09T00:00:00Z
+-- $3 = 2026-03-09T00:00:00Z
+-- $4 = 2025-12-29T00:00:00Z
 -- $5 = "messaging"
 -- $6 = "documents"
 -- $7 = 2026-03-15T00:00:00Z
@@ -80,8 +80,6 @@ having sum(adopters) > 0
 -- $11 = 2026-03-09T00:00:00Z
 -- $12 = 2026-03-15T00:00:00+01:00
 -- $13 = 2026-06-01T00:00:00Z
--- $14 = 2025-12-29T00:00:00Z
--- $15 = 2026-03-09T00:00:00Z
--- $16 = 2026-03-15T00:00:00Z
--- $17 = 2025-12-29T00:00:00Z
--- $18 = 2026-03-15T00:00:00+01:00
+-- $14 = 2026-03-15T00:00:00Z
+-- $15 = 2025-12-29T00:00:00Z
+-- $16 = 2026-03-15T00:00:00+01:00

@@ -6,7 +6,7 @@ with pop as not materialized (
 ),
 ua as (
   select x.user_id, sum(x.days)::int as days, sum(x.n)::bigint as events, max(x.last_at) as last_at, bit_or(x.mask) as mask
-  from (select r.user_id, r.days, r.events as n, r.last_event_at as last_at, r.feature_mask as mask from bdc_analytics.user_activity_monthly r where r.start >= $1::date and r.start < $2::date
+  from (select r.user_id, r.days, r.events as n, r.last_event_at as last_at, r.feature_mask as mask from bdc_analytics.user_activity_monthly r where r.start >= $2::date and r.start < $1::date
     union all
     select r.user_id, 1 as days, r.event_count as n, r.last_event_at as last_at, r.feature_mask as mask from bdc_analytics.user_activity_daily r where r.day >= $3::date and r.day < $4::date
     union all
@@ -51,8 +51,8 @@ ft as (
   left join pay m on m.beneficiary_id = h.beneficiary_id
 )
 select user_id, days, events, features, appointments, recency from ft order by user_id
--- $1 = 2026-01-01T00:00:00Z
--- $2 = 2026-03-01T00:00:00Z
+-- $1 = 2026-03-01T00:00:00Z
+-- $2 = 2026-01-01T00:00:00Z
 -- $3 = 2025-12-31T00:00:00Z
 -- $4 = 2026-01-01T00:00:00Z
 -- $5 = 2026-03-01T00:00:00Z

@@ -6,7 +6,7 @@ with pop as not materialized (
 ),
 ua as (
   select x.user_id, sum(x.days)::int as days, sum(x.n)::bigint as events, max(x.last_at) as last_at, bit_or(x.mask) as mask
-  from (select r.user_id, r.days, r.events as n, r.last_event_at as last_at, r.feature_mask as mask from bdc_analytics.user_activity_monthly r where r.start >= $1::date and r.start < $2::date
+  from (select r.user_id, r.days, r.events as n, r.last_event_at as last_at, r.feature_mask as mask from bdc_analytics.user_activity_monthly r where r.start >= $2::date and r.start < $1::date
     union all
     select r.user_id, 1 as days, r.event_count as n, r.last_event_at as last_at, r.feature_mask as mask from bdc_analytics.user_activity_daily r where r.day >= $3::date and r.day < $4::date
     union all
@@ -78,8 +78,8 @@ group by r, f, m
 union all
 select 'u', (case when q.r0 <= (n % 5) * (n / 5 + 1) then (q.r0 - 1) / (n / 5 + 1) + 1 else n % 5 + (q.r0 - 1 - (n % 5) * (n / 5 + 1)) / (n / 5) + 1 end)::int, (case when fr.rk <= (n % 5) * (n / 5 + 1) then (fr.rk - 1) / (n / 5 + 1) + 1 else n % 5 + (fr.rk - 1 - (n % 5) * (n / 5 + 1)) / (n / 5) + 1 end)::int, (case when mr.rk <= (n % 5) * (n / 5 + 1) then (mr.rk - 1) / (n / 5 + 1) + 1 else n % 5 + (mr.rk - 1 - (n % 5) * (n / 5 + 1)) / (n / 5) + 1 end)::int, 1, q.recency, q.frequency, q.monetary, q.user_id
 from q5 q join fr on fr.v = q.frequency join mr on mr.v = q.monetary cross join nn
--- $1 = 2026-01-01T00:00:00Z
--- $2 = 2026-03-01T00:00:00Z
+-- $1 = 2026-03-01T00:00:00Z
+-- $2 = 2026-01-01T00:00:00Z
 -- $3 = 2026-03-01T00:00:00Z
 -- $4 = 2026-03-15T00:00:00Z
 -- $5 = "Europe/Paris"

@@ -44,10 +44,10 @@ select 'd', i, 0, dau, wau, mau from (
 ) d where i >= 0
 union all
 select 's', p, n, count(*), 0, 0 from (
-  select r.user_id, (width_bucket(r.start, $12::date[]) - 1) as p, r.days as n from bdc_analytics.user_activity_monthly r
-  where (r.start >= $13::date and r.start < $11::date and not exists (select 1 from bdc.users pm_u where pm_u.id = r.user_id and not exists (select 1 from bdc.beneficiaries pm_b where pm_b.user_id = pm_u.id)))
+  select r.user_id, (width_bucket(r.start, $13::date[]) - 1) as p, r.days as n from bdc_analytics.user_activity_monthly r
+  where (r.start >= $12::date and r.start < $11::date and not exists (select 1 from bdc.users pm_u where pm_u.id = r.user_id and not exists (select 1 from bdc.beneficiaries pm_b where pm_b.user_id = pm_u.id)))
   union all
-  select user_id, (width_bucket(day, $12::date[]) - 1) as p, count(*)::int as n from ud where day >= $11::date group by 1, 2
+  select user_id, (width_bucket(day, $13::date[]) - 1) as p, count(*)::int as n from ud where day >= $11::date group by 1, 2
 ) u
 group by p, n
 -- $1 = 2026-03-15T00:00:00Z
@@ -61,5 +61,5 @@ group by p, n
 -- $9 = 2025-12-03T00:00:00Z
 -- $10 = 2026-03-15T00:00:00+01:00
 -- $11 = 2026-03-01T00:00:00Z
--- $12 = ["2026-01-01T00:00:00Z","2026-02-01T00:00:00Z","2026-03-01T00:00:00Z","2026-04-01T00:00:00Z","2026-05-01T00:00:00Z","2026-06-01T00:00:00Z"]
--- $13 = 2026-01-01T00:00:00Z
+-- $12 = 2026-01-01T00:00:00Z
+-- $13 = ["2026-01-01T00:00:00Z","2026-02-01T00:00:00Z","2026-03-01T00:00:00Z","2026-04-01T00:00:00Z","2026-05-01T00:00:00Z","2026-06-01T00:00:00Z"]

@@ -30,10 +30,10 @@ select 'd', i, 0, dau, wau, mau from (
 ) d where i >= 0
 union all
 select 's', p, n, count(*), 0, 0 from (
-  select r.user_id, ((r.start - $9::date) / 7) as p, r.days as n from bdc_analytics.user_activity_weekly r
-  where (r.start >= $10::date and r.start < $8::date and not exists (select 1 from bdc.users pm_u where pm_u.id = r.user_id and not exists (select 1 from bdc.beneficiaries pm_b where pm_b.user_id = pm_u.id)))
+  select r.user_id, ((r.start - $10::date) / 7) as p, r.days as n from bdc_analytics.user_activity_weekly r
+  where (r.start >= $9::date and r.start < $8::date and not exists (select 1 from bdc.users pm_u where pm_u.id = r.user_id and not exists (select 1 from bdc.beneficiaries pm_b where pm_b.user_id = pm_u.id)))
   union all
-  select user_id, ((day - $9::date) / 7) as p, count(*)::int as n from ud where day >= $8::date group by 1, 2
+  select user_id, ((day - $10::date) / 7) as p, count(*)::int as n from ud where day >= $8::date group by 1, 2
 ) u
 group by p, n
 -- $1 = 2026-06-01T00:00:00Z
