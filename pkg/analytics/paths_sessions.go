@@ -89,7 +89,7 @@ func (q *PathsQuery) buildSessions(covered *time.Time) Executed {
 	// (Inside the range, they overlap it: the planner, multiplying the selectivities of both
 	// conditions, would expect a few thousand rows of hundreds of thousands and test each for
 	// the population by index lookups rather than hash the few other users.)
-	whole := "select r.user_id, r.labels, r.starts, r.runs from " + days(wholeConds...)
+	whole := "select r.user_id, r.codes, r.gaps, r.runs from " + days(wholeConds...)
 	covEnd := a.addTyped(minTime(q.To, cut), "timestamptz")
 	raw := `select s.user_id, s.sid, x.occurred_at as ts, x.activity_type as label, x.id
     from sp s cross join lateral (
@@ -104,20 +104,35 @@ func (q *PathsQuery) buildSessions(covered *time.Time) Executed {
 		"sp as (\n  select user_id, sid, min(f) as f, max(l) as l from (\n  "+strings.Join(split, "\n  union all\n  ")+
 			"\n  ) s where "+popMember(q.Filters, "user_id")+" group by user_id, sid\n)",
 		// The split sessions' runs, cut as the refresh cuts them.
-		"rs as (\n  select user_id, labels, starts, runs from (\n  "+sessionRuns(raw, "user_id, sid")+"\n  ) s\n)")
-	// Each part is sliced where it is read, so that the workers scanning the rollup slice too.
-	slice := q.sessionSlices(a)
-	ctes = append(ctes, "pa as (\n  "+slice("("+whole+")")+"\n  union all\n  "+slice("rs")+"\n)")
-	gaps := make([]string, q.StepLimit-1)
-	for i := range gaps {
-		gaps[i] = "sum(g" + strconv.Itoa(i+1) + ")"
+		"rs as (\n  select user_id, labels, starts, runs from (\n  "+sessionRuns(raw, "user_id, sid", false)+"\n  ) s\n)")
+	// Each part is sliced where it is read, so that the workers scanning the rollup slice too:
+	// the rollup's rows by their codes (pc), the rebuilt sessions by their labels (pl).
+	ctes = append(ctes, "pa as (\n  "+q.sessionSlices(a, true)("("+whole+")")+"\n  union all\n  "+q.sessionSlices(a, false)("rs")+"\n)")
+	var sums, gs, gaps []string
+	for i := 1; i < q.StepLimit; i++ {
+		g := "g" + strconv.Itoa(i)
+		sums, gs, gaps = append(sums, "sum("+g+") as "+g), append(gs, g), append(gaps, "sum("+g+")")
 	}
-	// One pass counts the paths by labels and the users: two grouping sets, hashed.
+	// One pass counts the paths by codes or labels and the users: two grouping sets, hashed.
+	// The codes of each distinct path are then read as labels, a path met in both parts summed,
+	// and its duration summed from its steps' gaps.
 	ctes = append(ctes, `ga as (
-  select grouping(user_id) as by_path, p, count(*) as n, array[`+strings.Join(gaps, ", ")+`] as gaps, sum(dur) as dur
-  from pa group by grouping sets ((p), (user_id))
+  select grouping(user_id) as by_path, pc, pl, count(*) as n, `+strings.Join(sums, ", ")+`
+  from pa group by grouping sets ((pc, pl), (user_id))
 )`, `gp as (
-  select p, n, gaps, dur from ga where by_path = 1
+  select p, n, gaps, (select coalesce(sum(g), 0) from unnest(gaps[1:cardinality(p) - 1]) as g) as dur
+  from (
+    select p, sum(n)::bigint as n, array[`+strings.Join(gaps, ", ")+`] as gaps
+    from (
+      select coalesce(pl, (
+        select array_agg(c.activity_type order by u.i)
+        from unnest(string_to_array(pc, null)) with ordinality as u(code, i)
+        join bdc_analytics.activity_type_codes c on c.code = u.code
+      )) as p, n, `+strings.Join(gs, ", ")+`
+      from ga where by_path = 1
+    ) g
+    group by p
+  ) g
 )`, `kept as (
   select step, src, dst, n, secs from (
     select i as step, p[i] as src, p[i + 1] as dst, sum(n)::bigint as n, sum(gaps[i]) / sum(n)::float8 as secs,
@@ -141,24 +156,51 @@ func (q *PathsQuery) buildSessions(covered *time.Time) Executed {
 	return ex
 }
 
-// sessionSlices returns a writer of the subquery (user_id, p, g1…, dur) of each session's path:
-// the labels and first instants of its runs from the anchors on, within the step limit, with
-// the seconds between its steps, from a subquery of sessions (user_id, labels, starts, runs).
-func (q *PathsQuery) sessionSlices(a *sqlArgs) func(from string) string {
+// sessionSlices returns a writer of the subquery (user_id, pc, pl, g1…) of each session's path:
+// the runs from the anchors on, within the step limit, with the seconds between consecutive
+// steps. With codes, the path is the string of the runs' codes (pc), from a subquery of sessions
+// (user_id, codes, gaps, runs); else the array of their labels (pl), from a subquery (user_id,
+// labels, starts, runs).
+func (q *PathsQuery) sessionSlices(a *sqlArgs, codes bool) func(from string) string {
 	hasStart, hasEnd := q.StartPoint != (Event{}), q.EndPoint != (Event{})
-	// first is the index of the first run at or after from (an SQL integer) matching e.
-	first := func(e Event, from string) string {
+	// How the runs are read: their column, their number, the label of run k, runs lo to hi,
+	// the label of an event, and the first run with that label (after run after, if not "").
+	seq, n, atK, slice := "labels", "cardinality(labels)", "labels[k]", "labels[lo:hi] as pl"
+	label := func(e Event) string { return a.addTyped(e.ActivityType, "text") }
+	find := func(l, after string) string {
+		if after == "" {
+			return "array_position(labels, " + l + ")"
+		}
+		return "array_position(labels, " + l + ", " + after + " + 1)"
+	}
+	if codes {
+		seq, n, atK, slice = "codes", "length(codes)", "substr(codes, k, 1)", "substr(codes, lo, hi - lo + 1) as pc"
+		// A type without a code is in none of the rollup's sessions: its code is null, and so
+		// is its position.
+		label = func(e Event) string {
+			return "(select code from bdc_analytics.activity_type_codes where activity_type = " + a.addTyped(e.ActivityType, "text") + ")"
+		}
+		find = func(l, after string) string {
+			if after == "" {
+				return "nullif(strpos(codes, " + l + "), 0)"
+			}
+			return "nullif(strpos(substr(codes, " + after + " + 1), " + l + "), 0) + " + after
+		}
+	}
+	// first is the index of the first run matching e (after run after, if not "").
+	first := func(e Event, after string) string {
 		if e.ActivityType == "" { // any activity
-			return "case when " + from + " <= cardinality(labels) then " + from + " end"
+			next := "1"
+			if after != "" {
+				next = after + " + 1"
+			}
+			return "case when " + next + " <= " + n + " then " + next + " end"
 		}
-		if from == "1" {
-			return "array_position(labels, " + a.addTyped(e.ActivityType, "text") + ")"
-		}
-		return "array_position(labels, " + a.addTyped(e.ActivityType, "text") + ", " + from + ")"
+		return find(label(e), after)
 	}
 	k := "1"
 	if hasStart {
-		k = first(q.StartPoint, "1")
+		k = first(q.StartPoint, "")
 	}
 	lim := a.addTyped(q.StepLimit, "int")
 	var m, lo, hi, keep string
@@ -166,36 +208,46 @@ func (q *PathsQuery) sessionSlices(a *sqlArgs) func(from string) string {
 	case hasEnd && hasStart:
 		same := "runs[k] >= 2"
 		if q.EndPoint.ActivityType != "" {
-			same = "labels[k] = " + a.addTyped(q.EndPoint.ActivityType, "text") + " and " + same
+			same = atK + " = " + label(q.EndPoint) + " and " + same
 		}
-		m = "case when " + same + " then k else " + first(q.EndPoint, "k + 1") + " end"
+		m = "case when " + same + " then k else " + first(q.EndPoint, "k") + " end"
 		lo, hi, keep = "k", "m", "m - k < "+lim
 	case hasEnd:
-		m = first(q.EndPoint, "1")
+		m = first(q.EndPoint, "")
 		lo, hi, keep = "greatest(m - "+lim+" + 1, 1)", "m", "true"
 	default:
-		m = "cardinality(labels)"
+		m = n
 		lo, hi, keep = "k", "k + "+lim+" - 1", "true"
 	}
-	// The seconds between consecutive steps, g1 to g(StepLimit-1), and from the first step to the
-	// last (dur). A path has fewer steps than StepLimit when its runs or its end point say so;
-	// its gaps past its last step are never read, since edges stop there.
-	cols := []string{"labels[lo:hi] as p"}
-	at := func(i int) string {
+	// The path, the other part's column null, then the seconds between consecutive steps, g1 to
+	// g(StepLimit-1). A path has fewer steps than StepLimit when its runs or its end point say
+	// so; its gaps past its last step are never read, since edges and durations stop there.
+	cols := []string{slice, "null::text[] as pl"}
+	if !codes {
+		cols = []string{"null::text as pc", slice}
+	}
+	at := func(i int) string { // run lo + i
 		if i == 0 {
-			return "starts[lo]"
+			return "[lo]"
 		}
-		return "starts[lo + " + strconv.Itoa(i) + "]"
+		return "[lo + " + strconv.Itoa(i) + "]"
 	}
 	for i := 1; i < q.StepLimit; i++ {
-		cols = append(cols, "date_part('epoch', "+at(i)+" - "+at(i-1)+") as g"+strconv.Itoa(i))
+		g := "gaps" + at(i-1)
+		if !codes {
+			g = "date_part('epoch', starts" + at(i) + " - starts" + at(i-1) + ")"
+		}
+		cols = append(cols, g+" as g"+strconv.Itoa(i))
 	}
-	cols = append(cols, "date_part('epoch', starts[hi] - starts[lo]) as dur")
+	times := "starts"
+	if codes {
+		times = "gaps"
+	}
 	return func(from string) string {
 		return `select user_id, ` + strings.Join(cols, ", ") + ` from (
-    select user_id, labels, starts, ` + lo + ` as lo, least(` + hi + `, cardinality(labels)) as hi from (
-      select user_id, labels, starts, k, ` + m + ` as m from (
-        select user_id, labels, starts, runs, ` + k + ` as k from ` + from + ` s
+    select user_id, ` + seq + `, ` + times + `, ` + lo + ` as lo, least(` + hi + `, ` + n + `) as hi from (
+      select user_id, ` + seq + `, ` + times + `, k, ` + m + ` as m from (
+        select user_id, ` + seq + `, ` + times + `, runs, ` + k + ` as k from ` + from + ` s
       ) s where k is not null
     ) s where m is not null and ` + keep + `
   ) s`

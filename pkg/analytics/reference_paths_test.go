@@ -277,6 +277,9 @@ func TestPathsAcrossSessionCoverage(t *testing.T) {
 	for _, q := range []analytics.PathsQuery{
 		{Query: analytics.Query{From: cut.AddDate(0, 0, -2), To: cut.AddDate(0, 0, 2)}, StepLimit: 10, EdgeLimit: 700, JourneyLimit: 100},
 		{Query: analytics.Query{From: cut.AddDate(0, 0, -7), To: cut.Add(3 * time.Hour)}, StartPoint: ev("activity"), EndPoint: ev("activity:page_view"), StepLimit: 4},
+		// A type the rollup has no code for starts no path from its rows.
+		{Query: analytics.Query{From: cut.AddDate(0, 0, -7), To: cut.AddDate(0, 0, 1)}, StartPoint: ev("activity:never_seen"), StepLimit: 3},
+		{Query: analytics.Query{From: cut.AddDate(0, 0, -7), To: cut.AddDate(0, 0, 1)}, StartPoint: ev("activity:login"), EndPoint: ev("activity:never_seen"), StepLimit: 3},
 	} {
 		if err := q.Validate(); err != nil {
 			t.Fatal(err)

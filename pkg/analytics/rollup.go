@@ -413,17 +413,25 @@ func writePeriods(ctx context.Context, tx pgx.Tx, r recompute) error {
 }
 
 // sessionRuns is the SQL that cuts sessions into runs, for the refresh and for the sessions paths
-// rebuild from raw rows: from rows (columns keys, ts, label, id), one row per value of keys with
-// labels, starts and runs (the label, first instant and number of events of each run of equal
-// consecutive labels) and the session's first_at and last_at. Events are ordered by time, then
-// label in byte order, then id; the ids are unique, so the running count's default frame ends
-// at the current row.
-func sessionRuns(rows, keys string) string {
+// rebuild from raw rows: from rows (columns keys, ts, label, id, and code when coded), one row per
+// value of keys with labels, starts and runs (the label, first instant and number of events of
+// each run of equal consecutive labels), when coded codes and gaps (the string of the runs' codes,
+// the seconds from each run's first instant to the next's), and the session's first_at and
+// last_at. Events are ordered by time, then label in byte order, then id; the ids are unique, so
+// the running count's default frame ends at the current row.
+func sessionRuns(rows, keys string, coded bool) string {
 	w := `(partition by ` + keys + ` order by ts, label collate "C", id)`
+	code, agg := "", ""
+	if coded {
+		code = `, min(code) as code,
+      date_part('epoch', lead(min(ts)) over (partition by ` + keys + ` order by run) - min(ts)) as gap`
+		agg = `
+    string_agg(code, '' order by run) as codes, coalesce(array_agg(gap order by run) filter (where gap is not null), '{}') as gaps,`
+	}
 	return `select ` + keys + `, array_agg(label order by run) as labels, array_agg(first_at order by run) as starts,
-    array_agg(n order by run) as runs, min(first_at) as first_at, max(last_at) as last_at
+    array_agg(n order by run) as runs,` + agg + ` min(first_at) as first_at, max(last_at) as last_at
   from (
-    select ` + keys + `, run, min(label) as label, min(ts) as first_at, max(ts) as last_at, count(*)::int as n
+    select ` + keys + `, run, min(label) as label, min(ts) as first_at, max(ts) as last_at, count(*)::int as n` + code + `
     from (
       select *, count(*) filter (where prev is distinct from label) over ` + w + ` as run
       from (select *, lag(label) over ` + w + ` as prev from (` + rows + `) e) e
@@ -435,20 +443,31 @@ func sessionRuns(rows, keys string) string {
 
 // writeSessions rewrites the days of the session rollup: per user, day and session, the runs of
 // equal consecutive activity types, with events ordered as paths order them (occurred_at, then
-// activity_type in byte order, then id). Rows go in day order, so that a range of days is a
-// range of pages.
+// activity_type in byte order, then id), with their codes and gaps. Activity types without a
+// code get the next ones first, in order of first use: those of the events by type, which the
+// daily rollup has just brought to the same days (a type missing there would leave a run without
+// a code, which the table's check on the codes' length refuses). Rows go in day order, so that a
+// range of days is a range of pages.
 func writeSessions(ctx context.Context, tx pgx.Tx, r recompute) (int64, error) {
 	if err := r.clear(ctx, tx, "user_session_daily"); err != nil {
 		return 0, err
 	}
-	raw := "select * from (" + r.rawRows(func(day string) string {
+	if _, err := tx.Exec(ctx, `
+		insert into bdc_analytics.activity_type_codes (activity_type, code)
+		select activity_type, bdc_analytics.activity_code(
+			(select count(*) from bdc_analytics.activity_type_codes) + row_number() over (order by first_day, activity_type) - 1)
+		from (select activity_type, min(day) as first_day from bdc_analytics.activity_type_daily group by activity_type) t
+		where not exists (select 1 from bdc_analytics.activity_type_codes c where c.activity_type = t.activity_type)`); err != nil {
+		return 0, fmt.Errorf("couldn't give the new activity types their codes: %w", err)
+	}
+	raw := "select x.*, c.code from (" + r.rawRows(func(day string) string {
 		return "x.user_id, " + day + " as day, x.session_id, x.occurred_at as ts, x.activity_type as label, x.id"
-	}) + ") raw where session_id is not null"
+	}) + ") x left join bdc_analytics.activity_type_codes c on c.activity_type = x.label where x.session_id is not null"
 	tag, err := tx.Exec(ctx, `
 		insert into bdc_analytics.user_session_daily
-			(day, user_id, session_id, first_event_at, last_event_at, labels, starts, runs)
-		select day, user_id, session_id, first_at, last_at, labels, starts, runs
-		from (`+sessionRuns(raw, "user_id, day, session_id")+`) s
+			(day, user_id, session_id, first_event_at, last_event_at, labels, starts, runs, codes, gaps)
+		select day, user_id, session_id, first_at, last_at, labels, starts, runs, codes, gaps
+		from (`+sessionRuns(raw, "user_id, day, session_id", true)+`) s
 		order by day`, r.a.vals...)
 	if err != nil {
 		return 0, fmt.Errorf("couldn't write the session rollup: %w", err)

@@ -287,6 +287,8 @@ func checkSessions(t *testing.T, conn *pgx.Conn, until time.Time) {
 		labels      []string
 		starts      []time.Time
 		runs        []int32
+		codes       string
+		gaps        []float64
 	}
 	events := map[key][]event{}
 	rows, err := conn.Query(t.Context(), "select id, user_id, occurred_at, activity_type, session_id from bdc.user_activities where session_id is not null")
@@ -321,14 +323,26 @@ func checkSessions(t *testing.T, conn *pgx.Conn, until time.Time) {
 		}
 		want[k] = r
 	}
+	codes := map[string]string{} // activity type by code
+	rows, err = conn.Query(t.Context(), "select code, activity_type from bdc_analytics.activity_type_codes")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var code, typ string
+	if _, err := pgx.ForEachRow(rows, []any{&code, &typ}, func() error {
+		codes[code] = typ
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
 	got := map[key]row{}
-	rows, err = conn.Query(t.Context(), `select user_id, day::text, session_id, first_event_at, last_event_at, labels, starts, runs
+	rows, err = conn.Query(t.Context(), `select user_id, day::text, session_id, first_event_at, last_event_at, labels, starts, runs, codes, gaps
 		from bdc_analytics.user_session_daily`)
 	if err != nil {
 		t.Fatal(err)
 	}
 	var r row
-	if _, err := pgx.ForEachRow(rows, []any{&k.user, &k.day, &k.session, &r.first, &r.last, &r.labels, &r.starts, &r.runs}, func() error {
+	if _, err := pgx.ForEachRow(rows, []any{&k.user, &k.day, &k.session, &r.first, &r.last, &r.labels, &r.starts, &r.runs, &r.codes, &r.gaps}, func() error {
 		got[k] = r
 		return nil
 	}); err != nil {
@@ -342,6 +356,19 @@ func checkSessions(t *testing.T, conn *pgx.Conn, until time.Time) {
 		if !ok || !g.first.Equal(w.first) || !g.last.Equal(w.last) || !slices.Equal(g.labels, w.labels) || !slices.Equal(g.runs, w.runs) ||
 			!slices.EqualFunc(g.starts, w.starts, time.Time.Equal) {
 			t.Fatalf("session rollup of %+v = %+v, want %+v", k, g, w)
+		}
+		// The codes name the labels, one character each; the gaps are the seconds between the
+		// runs' starts.
+		var named []string
+		for _, c := range g.codes {
+			named = append(named, codes[string(c)])
+		}
+		gaps := []float64{}
+		for i := 1; i < len(w.starts); i++ {
+			gaps = append(gaps, w.starts[i].Sub(w.starts[i-1]).Seconds())
+		}
+		if !slices.Equal(named, w.labels) || !slices.EqualFunc(g.gaps, gaps, closeEnough) {
+			t.Fatalf("session rollup of %+v: codes %q (%q) and gaps %v, want %q and %v", k, g.codes, named, g.gaps, w.labels, gaps)
 		}
 	}
 }

@@ -42,28 +42,40 @@ rs as (
   ) s
 ),
 pa as (
-  select user_id, labels[lo:hi] as p, date_part('epoch', starts[lo + 1] - starts[lo]) as g1, date_part('epoch', starts[lo + 2] - starts[lo + 1]) as g2, date_part('epoch', starts[lo + 3] - starts[lo + 2]) as g3, date_part('epoch', starts[lo + 4] - starts[lo + 3]) as g4, date_part('epoch', starts[hi] - starts[lo]) as dur from (
-    select user_id, labels, starts, k as lo, least(m, cardinality(labels)) as hi from (
-      select user_id, labels, starts, k, case when labels[k] = $13::text and runs[k] >= 2 then k else array_position(labels, $14::text, k + 1) end as m from (
-        select user_id, labels, starts, runs, array_position(labels, $11::text) as k from (select r.user_id, r.labels, r.starts, r.runs from bdc_analytics.user_session_daily r where (r.day >= $7::date and r.day <= $9::date and not r.spans_days and r.first_event_at >= $5::timestamptz and r.last_event_at < $6::timestamptz and r.user_id in (select user_id from pop) and not exists (select 1 from af where af.user_id = r.user_id and af.sid = r.session_id))) s
+  select user_id, substr(codes, lo, hi - lo + 1) as pc, null::text[] as pl, gaps[lo] as g1, gaps[lo + 1] as g2, gaps[lo + 2] as g3, gaps[lo + 3] as g4 from (
+    select user_id, codes, gaps, k as lo, least(m, length(codes)) as hi from (
+      select user_id, codes, gaps, k, case when substr(codes, k, 1) = (select code from bdc_analytics.activity_type_codes where activity_type = $13::text) and runs[k] >= 2 then k else nullif(strpos(substr(codes, k + 1), (select code from bdc_analytics.activity_type_codes where activity_type = $14::text)), 0) + k end as m from (
+        select user_id, codes, gaps, runs, nullif(strpos(codes, (select code from bdc_analytics.activity_type_codes where activity_type = $11::text)), 0) as k from (select r.user_id, r.codes, r.gaps, r.runs from bdc_analytics.user_session_daily r where (r.day >= $7::date and r.day <= $9::date and not r.spans_days and r.first_event_at >= $5::timestamptz and r.last_event_at < $6::timestamptz and r.user_id in (select user_id from pop) and not exists (select 1 from af where af.user_id = r.user_id and af.sid = r.session_id))) s
       ) s where k is not null
     ) s where m is not null and m - k < $12::int
   ) s
   union all
-  select user_id, labels[lo:hi] as p, date_part('epoch', starts[lo + 1] - starts[lo]) as g1, date_part('epoch', starts[lo + 2] - starts[lo + 1]) as g2, date_part('epoch', starts[lo + 3] - starts[lo + 2]) as g3, date_part('epoch', starts[lo + 4] - starts[lo + 3]) as g4, date_part('epoch', starts[hi] - starts[lo]) as dur from (
+  select user_id, null::text as pc, labels[lo:hi] as pl, date_part('epoch', starts[lo + 1] - starts[lo]) as g1, date_part('epoch', starts[lo + 2] - starts[lo + 1]) as g2, date_part('epoch', starts[lo + 3] - starts[lo + 2]) as g3, date_part('epoch', starts[lo + 4] - starts[lo + 3]) as g4 from (
     select user_id, labels, starts, k as lo, least(m, cardinality(labels)) as hi from (
-      select user_id, labels, starts, k, case when labels[k] = $13::text and runs[k] >= 2 then k else array_position(labels, $14::text, k + 1) end as m from (
-        select user_id, labels, starts, runs, array_position(labels, $11::text) as k from rs s
+      select user_id, labels, starts, k, case when labels[k] = $17::text and runs[k] >= 2 then k else array_position(labels, $18::text, k + 1) end as m from (
+        select user_id, labels, starts, runs, array_position(labels, $15::text) as k from rs s
       ) s where k is not null
-    ) s where m is not null and m - k < $12::int
+    ) s where m is not null and m - k < $16::int
   ) s
 ),
 ga as (
-  select grouping(user_id) as by_path, p, count(*) as n, array[sum(g1), sum(g2), sum(g3), sum(g4)] as gaps, sum(dur) as dur
-  from pa group by grouping sets ((p), (user_id))
+  select grouping(user_id) as by_path, pc, pl, count(*) as n, sum(g1) as g1, sum(g2) as g2, sum(g3) as g3, sum(g4) as g4
+  from pa group by grouping sets ((pc, pl), (user_id))
 ),
 gp as (
-  select p, n, gaps, dur from ga where by_path = 1
+  select p, n, gaps, (select coalesce(sum(g), 0) from unnest(gaps[1:cardinality(p) - 1]) as g) as dur
+  from (
+    select p, sum(n)::bigint as n, array[sum(g1), sum(g2), sum(g3), sum(g4)] as gaps
+    from (
+      select coalesce(pl, (
+        select array_agg(c.activity_type order by u.i)
+        from unnest(string_to_array(pc, null)) with ordinality as u(code, i)
+        join bdc_analytics.activity_type_codes c on c.code = u.code
+      )) as p, n, g1, g2, g3, g4
+      from ga where by_path = 1
+    ) g
+    group by p
+  ) g
 ),
 kept as (
   select step, src, dst, n, secs from (
@@ -73,7 +85,7 @@ kept as (
     group by i, p[i], p[i + 1]
     having true
   ) e
-  where r <= $15::int
+  where r <= $19::int
 ),
 nodes as (
   select i as step, p[i] as label, sum(n)::bigint as n, coalesce(sum(n) filter (where i = cardinality(p)), 0)::bigint as ends
@@ -92,7 +104,7 @@ select 'n', step, label, null, n, ends, null, null from nodes nd
 where exists (select 1 from kept k where (k.step = nd.step and k.src = nd.label) or (k.step + 1 = nd.step and k.dst = nd.label))
 union all
 select 'j', 0, null, null, n, 0, secs, path from (
-  select path, n, secs from jn order by n desc, path collate "C" limit $16::int
+  select path, n, secs from jn order by n desc, path collate "C" limit $20::int
 ) j
 union all
 select 't', 0, null, null, n, users, null, null from tot
@@ -110,5 +122,9 @@ select 't', 0, null, null, n, users, null, null from tot
 -- $12 = 5
 -- $13 = "booking"
 -- $14 = "booking"
--- $15 = 50
--- $16 = 10
+-- $15 = "login"
+-- $16 = 5
+-- $17 = "booking"
+-- $18 = "booking"
+-- $19 = 50
+-- $20 = 10
