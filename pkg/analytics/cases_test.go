@@ -502,6 +502,10 @@ func pathsCases(t *testing.T, ref *refData) []kindCase {
 			IncludeEventTypes: kinds("activity", "appointment_booked", "appointment_completed"), ExcludeEvents: evs("activity"), StepLimit: 10}, false},
 		{"weight_bounds", analytics.PathsQuery{Query: base(day(2026, 1, 1), histTo), MinEdgeWeight: 2, MaxEdgeWeight: 50, EdgeLimit: 5, JourneyLimit: 3}, true},
 		{"sessions_start_at_feature", analytics.PathsQuery{Query: base(day(2026, 1, 1), histTo), StartPoint: ev("feature:calendar"), StepLimit: 3}, false},
+		// A run of two page views or more is a whole path from its first to its second; sessions
+		// over midnight merge their days' runs.
+		{"sessions_page_view_to_page_view", analytics.PathsQuery{Query: base(histFrom, histTo), StartPoint: ev("activity:page_view"),
+			EndPoint: ev("activity:page_view"), StepLimit: 3}, true},
 		{"users_login_to_login", analytics.PathsQuery{Query: base(day(2026, 4, 1), histTo), GroupBy: "user", StartPoint: ev("activity:login"),
 			EndPoint: ev("activity:login"), StepLimit: 20}, false},
 		{"users_whole_journey_filtered", analytics.PathsQuery{Query: analytics.Query{From: histFrom, To: histTo,

@@ -12,7 +12,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/jackc/pgx/v5"
+
 	"github.com/bdc-analytics/bdc/pkg/analytics"
+	"github.com/bdc-analytics/bdc/pkg/demo"
 	"github.com/bdc-analytics/bdc/pkg/store/testdb"
 )
 
@@ -280,6 +283,113 @@ func TestPathsAcrossSessionCoverage(t *testing.T) {
 		// A type the rollup has no code for starts no path from its rows.
 		{Query: analytics.Query{From: cut.AddDate(0, 0, -7), To: cut.AddDate(0, 0, 1)}, StartPoint: ev("activity:never_seen"), StepLimit: 3},
 		{Query: analytics.Query{From: cut.AddDate(0, 0, -7), To: cut.AddDate(0, 0, 1)}, StartPoint: ev("activity:login"), EndPoint: ev("activity:never_seen"), StepLimit: 3},
+	} {
+		if err := q.Validate(); err != nil {
+			t.Fatal(err)
+		}
+		got, err := analytics.NewEngine(d.DB).Paths(ctx, q)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !got.Executed.Rollup {
+			t.Error("the session rollup was not read")
+		}
+		comparePaths(t, got, ref.paths(q))
+	}
+	// Covering the whole history, the sessions over that midnight are inside the coverage and
+	// the range, rebuilt from their raw rows of both days.
+	if _, err := analytics.RefreshRollups(ctx, d.DB); err != nil {
+		t.Fatal(err)
+	}
+	for _, q := range []analytics.PathsQuery{
+		{Query: analytics.Query{From: cut.AddDate(0, 0, -2), To: cut.AddDate(0, 0, 2)}, StepLimit: 10, EdgeLimit: 700, JourneyLimit: 100},
+		{Query: analytics.Query{From: cut.AddDate(0, 0, -2), To: cut.AddDate(0, 0, 2)}, StartPoint: ev("activity:page_view"),
+			EndPoint: ev("activity:page_view"), StepLimit: 3, EdgeLimit: 700, JourneyLimit: 100},
+		{Query: analytics.Query{From: cut.AddDate(0, 0, -1), To: cut.AddDate(0, 0, 1)}, EndPoint: ev("activity:login"), StepLimit: 5,
+			EdgeLimit: 700, JourneyLimit: 100},
+	} {
+		if err := q.Validate(); err != nil {
+			t.Fatal(err)
+		}
+		got, err := analytics.NewEngine(d.DB).Paths(ctx, q)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !got.Executed.Rollup {
+			t.Error("the session rollup was not read")
+		}
+		comparePaths(t, got, ref.paths(q))
+	}
+}
+
+// TestPathsOfSessionsOverMidnight adds to a small platform of its own sessions that cross
+// midnight with runs of one type on both sides, at the same instant, and anchors on either
+// side: with the whole range covered, the session rollup holds a row for each of their days,
+// paths rebuild them whole, and paths equal the reference, whatever the anchors.
+func TestPathsOfSessionsOverMidnight(t *testing.T) {
+	ctx := t.Context()
+	end := time.Date(2026, 6, 1, 0, 0, 0, 0, paris)
+	d, err := testdb.Create(ctx, "paths_midnight", demo.Config{Users: 100, Days: 30, Seed: 11, End: end})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = d.Drop(context.WithoutCancel(ctx)) })
+	var users []int64
+	rows, err := d.DB.Pool.Query(ctx, "select user_id from bdc.beneficiaries order by user_id limit 3")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if users, err = pgx.CollectRows(rows, pgx.RowTo[int64]); err != nil || len(users) < 3 {
+		t.Fatalf("beneficiaries %v: %v", users, err)
+	}
+	midnight := end.AddDate(0, 0, -5)
+	at := func(secs int) time.Time { return midnight.Add(time.Duration(secs) * time.Second) }
+	type event struct {
+		user    int64
+		session string
+		at      time.Time
+		typ     string
+	}
+	events := []event{
+		// A run of page views on both sides of midnight, then a login and two page views.
+		{users[0], "mid-1", at(-120), "page_view"}, {users[0], "mid-1", at(-60), "page_view"}, {users[0], "mid-1", at(30), "page_view"},
+		{users[0], "mid-1", at(60), "login"}, {users[0], "mid-1", at(120), "page_view"}, {users[0], "mid-1", at(180), "page_view"},
+		// A login before midnight, one page view on each side, a booking after.
+		{users[1], "mid-2", at(-600), "login"}, {users[1], "mid-2", at(-300), "page_view"}, {users[1], "mid-2", at(300), "page_view"},
+		{users[1], "mid-2", at(360), "booking"},
+		// Bookings on both sides, a login at the same instant as the second (after it by type),
+		// then a message.
+		{users[2], "mid-3", at(-1), "booking"}, {users[2], "mid-3", at(0), "booking"}, {users[2], "mid-3", at(0), "login"},
+		{users[2], "mid-3", at(600), "message"},
+		// Over two midnights: a page view the day before, a login the day between, a page view
+		// the day after.
+		{users[2], "mid-4", at(-86400 - 30), "page_view"}, {users[2], "mid-4", at(-3600), "login"}, {users[2], "mid-4", at(30), "page_view"},
+		// Its first run of page views, of two, all after midnight.
+		{users[1], "mid-5", at(-3600), "login"}, {users[1], "mid-5", at(-1800), "message"}, {users[1], "mid-5", at(600), "page_view"},
+		{users[1], "mid-5", at(660), "page_view"}, {users[1], "mid-5", at(1200), "login"},
+	}
+	for _, e := range events {
+		if _, err := d.DB.Pool.Exec(ctx, `insert into bdc.user_activities (user_id, occurred_at, activity_type, session_id, duration_ms)
+			values ($1, $2, $3, $4, 1000)`, e.user, e.at, e.typ, e.session); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := analytics.RefreshRollups(ctx, d.DB); err != nil {
+		t.Fatal(err)
+	}
+	ref := loadRef(t, d)
+	around := analytics.Query{From: midnight.AddDate(0, 0, -2), To: midnight.AddDate(0, 0, 2)}
+	for _, q := range []analytics.PathsQuery{
+		{Query: around, StepLimit: 10, EdgeLimit: 700, JourneyLimit: 100},
+		{Query: around, StartPoint: ev("activity:page_view"), EndPoint: ev("activity:page_view"), StepLimit: 3, EdgeLimit: 700, JourneyLimit: 100},
+		{Query: around, StartPoint: ev("activity:login"), StepLimit: 4, EdgeLimit: 700, JourneyLimit: 100},
+		{Query: around, EndPoint: ev("activity:booking"), StepLimit: 3, EdgeLimit: 700, JourneyLimit: 100},
+		{Query: around, StartPoint: ev("activity:login"), EndPoint: ev("activity:page_view"), StepLimit: 5, EdgeLimit: 700, JourneyLimit: 100},
+		{Query: around, StartPoint: ev("activity:booking"), EndPoint: ev("activity:booking"), StepLimit: 2, EdgeLimit: 700, JourneyLimit: 100},
+		// From the midnight between, their rows of the day before are out of the range; from 45 s
+		// past it, a bound cuts their rows.
+		{Query: analytics.Query{From: midnight, To: midnight.AddDate(0, 0, 1)}, StepLimit: 10, EdgeLimit: 700, JourneyLimit: 100},
+		{Query: analytics.Query{From: at(45), To: midnight.AddDate(0, 0, 1)}, StepLimit: 10, EdgeLimit: 700, JourneyLimit: 100},
 	} {
 		if err := q.Validate(); err != nil {
 			t.Fatal(err)
