@@ -6,11 +6,12 @@ import (
 	"time"
 )
 
-// Paths from the session rollup (bdc_analytics.user_session_daily, migration 010). A row holds
-// the runs of one session's activity on one Europe/Paris day: the label of each run, the instant
-// of its first event and its number of events. Merging repeats (step 4 of PathsQuery) leaves
-// exactly the runs, so a session's path is a slice of its runs, found with array functions
-// instead of windows over every event:
+// Paths from the session rollup (bdc_analytics.user_session_daily, migrations 010 and 015). A
+// row holds the runs of one session's activity on one Europe/Paris day: the label of each run,
+// the instant of its first event and its number of events, and the runs again as a string of
+// one character per activity type (codes) with the seconds between consecutive runs (gaps).
+// Merging repeats (step 4 of PathsQuery) leaves exactly the runs, so a session's path is a slice
+// of its runs, found with string functions on its codes instead of windows over every event:
 //
 //   - a start point matching an activity type is the first event of the first run of that
 //     type, so the path starts at that run;
@@ -22,7 +23,8 @@ import (
 // The rows answer for a session when it has one row in the range, and that row lies whole in
 // [From, To). The others, cut by a bound, spread over days, or going on past the rollup's
 // coverage, are rebuilt from raw rows (one index lookup per session), as are the days after the
-// coverage. Equal paths are then counted once each, and edges and nodes drawn from the counts.
+// coverage, from their labels. Equal paths are then counted once each, and edges and nodes
+// drawn from the counts.
 
 // sessionCapable says whether the session rollup can answer the query: one path per session of
 // activity, named by activity type, nothing excluded, and anchors that match whole activity
@@ -163,9 +165,10 @@ func (q *PathsQuery) buildSessions(covered *time.Time) Executed {
 // labels, starts, runs).
 func (q *PathsQuery) sessionSlices(a *sqlArgs, codes bool) func(from string) string {
 	hasStart, hasEnd := q.StartPoint != (Event{}), q.EndPoint != (Event{})
-	// How the runs are read: their column, their number, the label of run k, runs lo to hi,
-	// the label of an event, and the first run with that label (after run after, if not "").
-	seq, n, atK, slice := "labels", "cardinality(labels)", "labels[k]", "labels[lo:hi] as pl"
+	// How the runs are read: their column, the column of their times, their number, the label of
+	// run k, runs lo to hi, the label of an event, and the first run with that label (after run
+	// after, if not "").
+	seq, times, n, atK, slice := "labels", "starts", "cardinality(labels)", "labels[k]", "labels[lo:hi] as pl"
 	label := func(e Event) string { return a.addTyped(e.ActivityType, "text") }
 	find := func(l, after string) string {
 		if after == "" {
@@ -174,7 +177,7 @@ func (q *PathsQuery) sessionSlices(a *sqlArgs, codes bool) func(from string) str
 		return "array_position(labels, " + l + ", " + after + " + 1)"
 	}
 	if codes {
-		seq, n, atK, slice = "codes", "length(codes)", "substr(codes, k, 1)", "substr(codes, lo, hi - lo + 1) as pc"
+		seq, times, n, atK, slice = "codes", "gaps", "length(codes)", "substr(codes, k, 1)", "substr(codes, lo, hi - lo + 1) as pc"
 		// A type without a code is in none of the rollup's sessions: its code is null, and so
 		// is its position.
 		label = func(e Event) string {
@@ -238,10 +241,6 @@ func (q *PathsQuery) sessionSlices(a *sqlArgs, codes bool) func(from string) str
 			g = "date_part('epoch', starts" + at(i) + " - starts" + at(i-1) + ")"
 		}
 		cols = append(cols, g+" as g"+strconv.Itoa(i))
-	}
-	times := "starts"
-	if codes {
-		times = "gaps"
 	}
 	return func(from string) string {
 		return `select user_id, ` + strings.Join(cols, ", ") + ` from (
