@@ -277,49 +277,25 @@ func TestPathsAcrossSessionCoverage(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Logf("coverage ends at %s, crossed by %d sessions", cut, crossedMidnights(ref)[cut])
-	for _, q := range []analytics.PathsQuery{
+	compareSessionPaths(t, d, ref, []analytics.PathsQuery{
 		{Query: analytics.Query{From: cut.AddDate(0, 0, -2), To: cut.AddDate(0, 0, 2)}, StepLimit: 10, EdgeLimit: 700, JourneyLimit: 100},
 		{Query: analytics.Query{From: cut.AddDate(0, 0, -7), To: cut.Add(3 * time.Hour)}, StartPoint: ev("activity"), EndPoint: ev("activity:page_view"), StepLimit: 4},
 		// A type the rollup has no code for starts no path from its rows.
 		{Query: analytics.Query{From: cut.AddDate(0, 0, -7), To: cut.AddDate(0, 0, 1)}, StartPoint: ev("activity:never_seen"), StepLimit: 3},
 		{Query: analytics.Query{From: cut.AddDate(0, 0, -7), To: cut.AddDate(0, 0, 1)}, StartPoint: ev("activity:login"), EndPoint: ev("activity:never_seen"), StepLimit: 3},
-	} {
-		if err := q.Validate(); err != nil {
-			t.Fatal(err)
-		}
-		got, err := analytics.NewEngine(d.DB).Paths(ctx, q)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if !got.Executed.Rollup {
-			t.Error("the session rollup was not read")
-		}
-		comparePaths(t, got, ref.paths(q))
-	}
+	})
 	// Covering the whole history, the sessions over that midnight are inside the coverage and
 	// the range, rebuilt from their raw rows of both days.
 	if _, err := analytics.RefreshRollups(ctx, d.DB); err != nil {
 		t.Fatal(err)
 	}
-	for _, q := range []analytics.PathsQuery{
+	compareSessionPaths(t, d, ref, []analytics.PathsQuery{
 		{Query: analytics.Query{From: cut.AddDate(0, 0, -2), To: cut.AddDate(0, 0, 2)}, StepLimit: 10, EdgeLimit: 700, JourneyLimit: 100},
 		{Query: analytics.Query{From: cut.AddDate(0, 0, -2), To: cut.AddDate(0, 0, 2)}, StartPoint: ev("activity:page_view"),
 			EndPoint: ev("activity:page_view"), StepLimit: 3, EdgeLimit: 700, JourneyLimit: 100},
 		{Query: analytics.Query{From: cut.AddDate(0, 0, -1), To: cut.AddDate(0, 0, 1)}, EndPoint: ev("activity:login"), StepLimit: 5,
 			EdgeLimit: 700, JourneyLimit: 100},
-	} {
-		if err := q.Validate(); err != nil {
-			t.Fatal(err)
-		}
-		got, err := analytics.NewEngine(d.DB).Paths(ctx, q)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if !got.Executed.Rollup {
-			t.Error("the session rollup was not read")
-		}
-		comparePaths(t, got, ref.paths(q))
-	}
+	})
 }
 
 // TestPathsOfSessionsOverMidnight adds to a small platform of its own sessions that cross
@@ -379,7 +355,7 @@ func TestPathsOfSessionsOverMidnight(t *testing.T) {
 	}
 	ref := loadRef(t, d)
 	around := analytics.Query{From: midnight.AddDate(0, 0, -2), To: midnight.AddDate(0, 0, 2)}
-	for _, q := range []analytics.PathsQuery{
+	compareSessionPaths(t, d, ref, []analytics.PathsQuery{
 		{Query: around, StepLimit: 10, EdgeLimit: 700, JourneyLimit: 100},
 		{Query: around, StartPoint: ev("activity:page_view"), EndPoint: ev("activity:page_view"), StepLimit: 3, EdgeLimit: 700, JourneyLimit: 100},
 		{Query: around, StartPoint: ev("activity:login"), StepLimit: 4, EdgeLimit: 700, JourneyLimit: 100},
@@ -390,11 +366,17 @@ func TestPathsOfSessionsOverMidnight(t *testing.T) {
 		// past it, a bound cuts their rows.
 		{Query: analytics.Query{From: midnight, To: midnight.AddDate(0, 0, 1)}, StepLimit: 10, EdgeLimit: 700, JourneyLimit: 100},
 		{Query: analytics.Query{From: at(45), To: midnight.AddDate(0, 0, 1)}, StepLimit: 10, EdgeLimit: 700, JourneyLimit: 100},
-	} {
+	})
+}
+
+// compareSessionPaths checks that each query reads the session rollup and equals the reference.
+func compareSessionPaths(t *testing.T, d *testdb.Database, ref *refData, queries []analytics.PathsQuery) {
+	t.Helper()
+	for _, q := range queries {
 		if err := q.Validate(); err != nil {
 			t.Fatal(err)
 		}
-		got, err := analytics.NewEngine(d.DB).Paths(ctx, q)
+		got, err := analytics.NewEngine(d.DB).Paths(t.Context(), q)
 		if err != nil {
 			t.Fatal(err)
 		}
