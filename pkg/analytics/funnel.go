@@ -180,9 +180,11 @@ type FunnelStep struct {
 // bit per step) and follows the order over each user's events sorted once: ordered funnels put
 // each user's instants of each step in a sorted array and follow the greedy chain from every
 // step-1 instant by one binary search per step (the first instant strictly after, so events at
-// the same instant need no folding), strict funnels fold the events to one row per instant and
-// read the next rows with lead(), unordered ones take for every step its first instant at or
-// after the attempt's start. There are no joins between a user's events and no pairing of them.
+// the same instant need no folding), keeping each user's best with one aggregate of minimums per
+// step reached rather than a sort of the attempts; strict funnels fold the events to one row per
+// instant and read the next rows with lead(), unordered ones take for every step its first
+// instant at or after the attempt's start. There are no joins between a user's events and no
+// pairing of them.
 // A user's chain involves only their own events, so the population (and the breakdown) is joined
 // to the users' best attempts at the end, not to every event; with filters, the events are also
 // restricted to the population up front. An ordered funnel whose first step happens once per
@@ -279,20 +281,32 @@ func (q *FunnelQuery) build() Executed {
 		b.WriteString("\n  from occ\n  group by user_id\n)")
 		ctes = append(ctes, b.String())
 		b.Reset()
-		// Each user's attempts (one per step-1 instant, in order) are ranked among themselves:
-		// a bounded sort per user, not one of every attempt.
-		b.WriteString("select l.t1")
-		for k := 2; k <= n; k++ {
-			fmt.Fprintf(&b, ", case when a%d.c <= l.t1 + %s then a%d.c end as t%d", k, w, k, k)
+		// A user's best attempt starts at the earliest step-1 instant among those whose chain
+		// reaches the last step, else the step before, and so on: one aggregate over the
+		// user's attempts, with a minimum per step reached, and no sort. Its chain is then
+		// followed again from that instant. A chain reaches step k when its instant of step k
+		// is within the window, the instants before being earlier.
+		chain := func(t1 string) string {
+			var c strings.Builder
+			prev := t1
+			for k := 2; k <= n; k++ {
+				fmt.Fprintf(&c, "\n      cross join lateral (select e.s%d[width_bucket(%s, e.s%d) + 1] as c) a%d", k, prev, k, k)
+				prev = fmt.Sprintf("a%d.c", k)
+			}
+			return c.String()
 		}
-		b.WriteString("\n        from unnest(e.s1) as l(t1)")
-		prev := "l.t1"
-		for k := 2; k <= n; k++ {
-			fmt.Fprintf(&b, "\n        cross join lateral (select e.s%d[width_bucket(%s, e.s%d) + 1] as c) a%d", k, prev, k, k)
-			prev = fmt.Sprintf("a%d.c", k)
+		var mins []string
+		for k := n; k >= 2; k-- {
+			mins = append(mins, fmt.Sprintf("min(l.t1) filter (where a%d.c <= l.t1 + %s)", k, w))
 		}
-		ctes = append(ctes, bestJoinCTE("select e.user_id, b.*\n    from ev e cross join lateral (\n      select * from (\n        "+
-			b.String()+"\n      ) x\n      order by "+reachedSQL(n)+" desc, t1\n      limit 1\n    ) b"))
+		mins = append(mins, "min(l.t1)")
+		b.WriteString("select e.user_id, k.t1")
+		for k := 2; k <= n; k++ {
+			fmt.Fprintf(&b, ", case when a%d.c <= k.t1 + %s then a%d.c end as t%d", k, w, k, k)
+		}
+		b.WriteString("\n    from ev e cross join lateral (\n      select coalesce(" + strings.Join(mins, ", ") + ") as t1\n      from unnest(e.s1) as l(t1)" +
+			strings.ReplaceAll(chain("l.t1"), "\n", "\n  ") + "\n    ) k" + chain("k.t1") + "\n    where k.t1 is not null")
+		ctes = append(ctes, bestJoinCTE(b.String()))
 	case OrderStrict:
 		// lead() reads the user's next instants: one row per instant, with the steps matched.
 		ctes = append(ctes, "inst as (\n  select user_id, ts, bit_or(mask) as mask from occ group by user_id, ts\n)")
