@@ -259,7 +259,10 @@ func (q *FunnelQuery) build() Executed {
 		// One attempt per user, already joined to the population: no best attempt to pick.
 		return q.finishChains(a, []string{pop, q.attempts(a)}, "att")
 	}
-	ctes := []string{pop, q.occurrences(a)}
+	ctes := []string{pop}
+	if q.FunnelOrderType != OrderOrdered {
+		ctes = append(ctes, q.occurrences(a))
+	}
 	w := a.addTyped(q.Window(), "interval")
 	bit := func(k int) string { return strconv.Itoa(1 << (k - 1)) } // step k, from 1
 	has := func(mask string, k int) string { return "(" + mask + " & " + bit(k) + ") <> 0" }
@@ -274,13 +277,36 @@ func (q *FunnelQuery) build() Executed {
 		// So each attempt's chain is one binary search per step, and no window runs over every
 		// event. The chain's times only grow, so a step past the window makes every later one
 		// past it too.
-		b.WriteString("ev as (\n  select user_id")
-		for k := 1; k <= n; k++ {
-			fmt.Fprintf(&b, ",\n    array_agg(ts order by ts) filter (where %s) as s%d", has("mask", k), k)
+		//
+		// Each part of the occurrences (a source table, or a distinct step event read from its
+		// index) is grouped by user on its own, into the arrays of the steps it serves, so that
+		// each part's rows are sorted by the parallel workers; the arrays are joined to those of
+		// the first part, which serves step 1 (parts follow the steps' order), since a user
+		// without step-1 instants makes no attempt. Step 1's instants are only iterated, in any
+		// order: they need no sort.
+		parts, where := q.occurrenceParts(a)
+		arrays := make([]string, n+1) // the array of step k, in its part's CTE
+		joins := ""
+		for j, p := range parts {
+			var aggs []string
+			for k := 1; k <= n; k++ {
+				if p.steps&(1<<(k-1)) == 0 {
+					continue
+				}
+				order := " order by ts"
+				if k == 1 {
+					order = ""
+				}
+				aggs = append(aggs, fmt.Sprintf("array_agg(ts%s) filter (where %s) as s%d", order, has("mask", k), k))
+				arrays[k] = fmt.Sprintf("e%d.s%d", j, k)
+			}
+			ctes = append(ctes, fmt.Sprintf("e%d as (\n  select user_id, %s\n  from (%s) o\n  where %s\n  group by user_id\n)",
+				j, strings.Join(aggs, ", "), p.sql, where))
+			if j > 0 {
+				joins += fmt.Sprintf("\n  left join e%d on e%d.user_id = e0.user_id", j, j)
+			}
 		}
-		b.WriteString("\n  from occ\n  group by user_id\n)")
-		ctes = append(ctes, b.String())
-		b.Reset()
+		ctes = append(ctes, "ev as (\n  select e0.user_id, "+strings.Join(arrays[1:], ", ")+"\n  from e0"+joins+"\n)")
 		// A user's best attempt starts at the earliest step-1 instant among those whose chain
 		// reaches the last step, else the step before, and so on: one aggregate over the
 		// user's attempts, with a minimum per step reached, and no sort. Its chain is then
@@ -353,7 +379,9 @@ func (q *FunnelQuery) build() Executed {
 )`)
 		return q.finish(a, ctes)
 	}
-	return q.finishChains(a, ctes, "best")
+	ex := q.finishChains(a, ctes, "best")
+	ex.ParallelSorts = q.FunnelOrderType == OrderOrdered
+	return ex
 }
 
 // finish completes the funnel statement from its CTEs, the last of which is "steps(bd, k,
@@ -491,6 +519,25 @@ where s.users > 0`
 // population are left for the final join with it to drop, unless filters make the population a
 // small part of the users.
 func (q *FunnelQuery) occurrences(a *sqlArgs) string {
+	parts, where := q.occurrenceParts(a)
+	sqls := make([]string, len(parts))
+	for i, p := range parts {
+		sqls[i] = p.sql
+	}
+	return "occ as (\n  select user_id, ts, mask from (\n    " + strings.Join(sqls, "\n    union all\n    ") +
+		"\n  ) o\n  where " + where + "\n)"
+}
+
+// occurrencePart is one select of occurrences: rows (user_id, ts, mask) of the steps whose bits
+// are in steps, and of no other step.
+type occurrencePart struct {
+	sql   string
+	steps int
+}
+
+// occurrenceParts returns the selects of occurrences, one per source table or distinct step
+// event read, and the condition their rows must meet.
+func (q *FunnelQuery) occurrenceParts(a *sqlArgs) (parts []occurrencePart, where string) {
 	from := a.addTyped(q.From, "timestamptz")
 	to := a.addTyped(q.To, "timestamptz")
 	var kinds []EventKind
@@ -505,7 +552,6 @@ func (q *FunnelQuery) occurrences(a *sqlArgs) string {
 	if !q.Filters.IsZero() {
 		inPop = "user_id in (select user_id from pop)"
 	}
-	var parts []string
 	for _, kind := range kinds {
 		s := sourceOf(a, kind, q.Filters)
 		if kind == EventActivity && q.selectiveActivity() {
@@ -519,13 +565,16 @@ func (q *FunnelQuery) occurrences(a *sqlArgs) string {
 				bits[e] |= 1 << i
 			}
 			for _, i := range firsts {
-				parts = append(parts, "select "+s.user+" as user_id, "+s.ts+" as ts, "+strconv.Itoa(bits[q.Series[i].String()])+" as mask from "+s.from+
-					" where "+and(s.ts+" >= "+from, s.ts+" < "+to, activityCond(a, q.Series[i])))
+				b := bits[q.Series[i].String()]
+				parts = append(parts, occurrencePart{steps: b, sql: "select " + s.user + " as user_id, " + s.ts + " as ts, " + strconv.Itoa(b) + " as mask from " + s.from +
+					" where " + and(s.ts+" >= "+from, s.ts+" < "+to, activityCond(a, q.Series[i]))})
 			}
 			continue
 		}
 		var terms, conds []string
+		steps := 0
 		for _, i := range byKind[kind] {
+			steps |= 1 << i
 			bit := strconv.Itoa(1 << i)
 			c := ""
 			if kind == EventActivity {
@@ -543,11 +592,10 @@ func (q *FunnelQuery) occurrences(a *sqlArgs) string {
 		if slices.Contains(conds, "true") {
 			match = ""
 		}
-		parts = append(parts, "select "+s.user+" as user_id, "+s.ts+" as ts, "+strings.Join(terms, " | ")+" as mask from "+s.from+
-			" where "+and(s.ts+" >= "+from, s.ts+" < "+to, s.cond, match))
+		parts = append(parts, occurrencePart{steps: steps, sql: "select " + s.user + " as user_id, " + s.ts + " as ts, " + strings.Join(terms, " | ") + " as mask from " + s.from +
+			" where " + and(s.ts+" >= "+from, s.ts+" < "+to, s.cond, match)})
 	}
-	return "occ as (\n  select user_id, ts, mask from (\n    " + strings.Join(parts, "\n    union all\n    ") +
-		"\n  ) o\n  where " + and(inPop, "mask <> 0") + "\n)"
+	return parts, and(inPop, "mask <> 0")
 }
 
 // selectiveActivity reports whether every activity step names an activity type or a feature.

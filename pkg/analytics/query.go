@@ -336,6 +336,11 @@ type Executed struct {
 	// off, and the ranges are read by bitmap or sequential scans. The planner prefers the plain
 	// scan of a well-correlated index that takes twice the time of a sequential scan there.
 	NoIndexScan bool `json:"noIndexScan,omitempty"`
+	// ParallelSorts is true when the statement groups large inputs by user in sorted order (the
+	// step arrays of an ordered funnel): parallel_tuple_cost is then 0.01 instead of 0.1, so
+	// that the workers sort the rows they read and the leader merges them (Gather Merge); at
+	// the default the planner sorts every row in the leader.
+	ParallelSorts bool `json:"parallelSorts,omitempty"`
 }
 
 // settings are the planner settings (name, value) the statement runs with, local to its
@@ -347,6 +352,9 @@ func (e Executed) settings() [][2]string {
 	}
 	if e.NoIndexScan {
 		out = append(out, [2]string{"enable_indexscan", "off"})
+	}
+	if e.ParallelSorts {
+		out = append(out, [2]string{"parallel_tuple_cost", "0.01"})
 	}
 	return out
 }

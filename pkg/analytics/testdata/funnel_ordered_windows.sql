@@ -1,35 +1,46 @@
+set local parallel_tuple_cost = 0.01;
 with pop as not materialized (
   select b.user_id, b.id as beneficiary_id, b.acquisition_channel as bd
   from bdc.beneficiaries b cross join lateral (select extract(year from b.created_at at time zone 'Europe/Paris')::int - b.birth_year as age) ag
   where (b.region = any($1::text[]) and exists (select 1 from unnest($2::int[], $3::int[]) as band(lo, hi) where ag.age between band.lo and band.hi) and exists (select 1 from bdc.appointments ap where ap.beneficiary_id = b.id and ap.channel = any($4::text[])))
 ),
-occ as (
-  select user_id, ts, mask from (
-    select x.user_id as user_id, x.occurred_at as ts, 1 as mask from bdc.user_activities x where (x.occurred_at >= $5::timestamptz and x.occurred_at < $6::timestamptz and x.activity_type = $7::text)
-    union all
-    select x.user_id as user_id, x.occurred_at as ts, 2 as mask from bdc.user_activities x where (x.occurred_at >= $5::timestamptz and x.occurred_at < $6::timestamptz and x.activity_type = $8::text)
-    union all
-    select b.user_id as user_id, x.booked_at as ts, 4 as mask from bdc.appointments x join bdc.beneficiaries b on b.id = x.beneficiary_id where (x.booked_at >= $5::timestamptz and x.booked_at < $6::timestamptz and x.channel = any($9::text[]))
-    union all
-    select b.user_id as user_id, x.scheduled_at as ts, 8 as mask from bdc.appointments x join bdc.beneficiaries b on b.id = x.beneficiary_id where (x.scheduled_at >= $5::timestamptz and x.scheduled_at < $6::timestamptz and (x.status = 'completed' and x.channel = any($10::text[])))
-  ) o
+e0 as (
+  select user_id, array_agg(ts) filter (where (mask & 1) <> 0) as s1
+  from (select x.user_id as user_id, x.occurred_at as ts, 1 as mask from bdc.user_activities x where (x.occurred_at >= $6::timestamptz and x.occurred_at < $7::timestamptz and x.activity_type = $8::text)) o
   where (user_id in (select user_id from pop) and mask <> 0)
+  group by user_id
+),
+e1 as (
+  select user_id, array_agg(ts order by ts) filter (where (mask & 2) <> 0) as s2
+  from (select x.user_id as user_id, x.occurred_at as ts, 2 as mask from bdc.user_activities x where (x.occurred_at >= $6::timestamptz and x.occurred_at < $7::timestamptz and x.activity_type = $9::text)) o
+  where (user_id in (select user_id from pop) and mask <> 0)
+  group by user_id
+),
+e2 as (
+  select user_id, array_agg(ts order by ts) filter (where (mask & 4) <> 0) as s3
+  from (select b.user_id as user_id, x.booked_at as ts, 4 as mask from bdc.appointments x join bdc.beneficiaries b on b.id = x.beneficiary_id where (x.booked_at >= $6::timestamptz and x.booked_at < $7::timestamptz and x.channel = any($10::text[]))) o
+  where (user_id in (select user_id from pop) and mask <> 0)
+  group by user_id
+),
+e3 as (
+  select user_id, array_agg(ts order by ts) filter (where (mask & 8) <> 0) as s4
+  from (select b.user_id as user_id, x.scheduled_at as ts, 8 as mask from bdc.appointments x join bdc.beneficiaries b on b.id = x.beneficiary_id where (x.scheduled_at >= $6::timestamptz and x.scheduled_at < $7::timestamptz and (x.status = 'completed' and x.channel = any($11::text[])))) o
+  where (user_id in (select user_id from pop) and mask <> 0)
+  group by user_id
 ),
 ev as (
-  select user_id,
-    array_agg(ts order by ts) filter (where (mask & 1) <> 0) as s1,
-    array_agg(ts order by ts) filter (where (mask & 2) <> 0) as s2,
-    array_agg(ts order by ts) filter (where (mask & 4) <> 0) as s3,
-    array_agg(ts order by ts) filter (where (mask & 8) <> 0) as s4
-  from occ
-  group by user_id
+  select e0.user_id, e0.s1, e1.s2, e2.s3, e3.s4
+  from e0
+  left join e1 on e1.user_id = e0.user_id
+  left join e2 on e2.user_id = e0.user_id
+  left join e3 on e3.user_id = e0.user_id
 ),
 best as (
   select b.*, p.bd
   from (
-    select e.user_id, k.t1, case when a2.c <= k.t1 + $11::interval then a2.c end as t2, case when a3.c <= k.t1 + $11::interval then a3.c end as t3, case when a4.c <= k.t1 + $11::interval then a4.c end as t4
+    select e.user_id, k.t1, case when a2.c <= k.t1 + $5::interval then a2.c end as t2, case when a3.c <= k.t1 + $5::interval then a3.c end as t3, case when a4.c <= k.t1 + $5::interval then a4.c end as t4
     from ev e cross join lateral (
-      select coalesce(min(l.t1) filter (where a4.c <= l.t1 + $11::interval), min(l.t1) filter (where a3.c <= l.t1 + $11::interval), min(l.t1) filter (where a2.c <= l.t1 + $11::interval), min(l.t1)) as t1
+      select coalesce(min(l.t1) filter (where a4.c <= l.t1 + $5::interval), min(l.t1) filter (where a3.c <= l.t1 + $5::interval), min(l.t1) filter (where a2.c <= l.t1 + $5::interval), min(l.t1)) as t1
       from unnest(e.s1) as l(t1)
         cross join lateral (select e.s2[width_bucket(l.t1, e.s2) + 1] as c) a2
         cross join lateral (select e.s3[width_bucket(a2.c, e.s3) + 1] as c) a3
@@ -57,10 +68,10 @@ where s.users > 0
 -- $2 = [25,65]
 -- $3 = [34,150]
 -- $4 = ["video"]
--- $5 = 2026-01-01T00:00:00Z
--- $6 = 2026-06-01T00:00:00Z
--- $7 = "login"
--- $8 = "booking"
--- $9 = ["video"]
+-- $5 = 336h0m0s
+-- $6 = 2026-01-01T00:00:00Z
+-- $7 = 2026-06-01T00:00:00Z
+-- $8 = "login"
+-- $9 = "booking"
 -- $10 = ["video"]
--- $11 = 336h0m0s
+-- $11 = ["video"]
