@@ -184,10 +184,9 @@ type FunnelStep struct {
 // step reached rather than a sort of the attempts; strict funnels fold the events to one row per
 // instant and read the next rows with lead(), unordered ones take for every step its first
 // instant at or after the attempt's start. There are no joins between a user's events and no
-// pairing of them.
-// A user's chain involves only their own events, so the population (and the breakdown) is joined
-// to the users' best attempts at the end, not to every event; with filters, the events are also
-// restricted to the population up front. An ordered funnel whose first step happens once per
+// pairing of them. A user's chain involves only their own events, so the population (and the
+// breakdown) is joined to the users' best attempts at the end, not to every event; with
+// filters, the events are also restricted to the population up front. An ordered funnel whose first step happens once per
 // user (signup, programme completed) instead looks each later step up by index from each
 // first-step event, joined to the population first. Ordered and strict funnels then aggregate
 // each step from the attempts' columns (finishChains), unordered ones from a row per step.

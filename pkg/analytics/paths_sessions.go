@@ -109,7 +109,8 @@ func (q *PathsQuery) buildSessions(covered *time.Time) Executed {
 		"rs as (\n  select user_id, labels, starts, runs from (\n  "+sessionRuns(raw, "user_id, sid", false)+"\n  ) s\n)")
 	// Each part is sliced where it is read, so that the workers scanning the rollup slice too:
 	// the rollup's rows by their codes (pc), the rebuilt sessions by their labels (pl).
-	ctes = append(ctes, "pa as (\n  "+q.sessionSlices(a, true)("("+whole+")")+"\n  union all\n  "+q.sessionSlices(a, false)("rs")+"\n)")
+	anchors := q.sliceParams(a)
+	ctes = append(ctes, "pa as (\n  "+q.sessionSlices(anchors, true)("("+whole+")")+"\n  union all\n  "+q.sessionSlices(anchors, false)("rs")+"\n)")
 	var sums, gs, gaps []string
 	for i := 1; i < q.StepLimit; i++ {
 		g := "g" + strconv.Itoa(i)
@@ -158,18 +159,33 @@ func (q *PathsQuery) buildSessions(covered *time.Time) Executed {
 	return ex
 }
 
+// sliceParams are the parameters both parts' slices share, bound once: the activity types of
+// the start and end points ("" for none, or any activity) and the step limit.
+type sliceParams struct{ start, end, lim string }
+
+func (q *PathsQuery) sliceParams(a *sqlArgs) sliceParams {
+	p := sliceParams{lim: a.addTyped(q.StepLimit, "int")}
+	if q.StartPoint.ActivityType != "" {
+		p.start = a.addTyped(q.StartPoint.ActivityType, "text")
+	}
+	if q.EndPoint.ActivityType != "" {
+		p.end = a.addTyped(q.EndPoint.ActivityType, "text")
+	}
+	return p
+}
+
 // sessionSlices returns a writer of the subquery (user_id, pc, pl, g1…) of each session's path:
 // the runs from the anchors on, within the step limit, with the seconds between consecutive
 // steps. With codes, the path is the string of the runs' codes (pc), from a subquery of sessions
 // (user_id, codes, gaps, runs); else the array of their labels (pl), from a subquery (user_id,
 // labels, starts, runs).
-func (q *PathsQuery) sessionSlices(a *sqlArgs, codes bool) func(from string) string {
+func (q *PathsQuery) sessionSlices(p sliceParams, codes bool) func(from string) string {
 	hasStart, hasEnd := q.StartPoint != (Event{}), q.EndPoint != (Event{})
 	// How the runs are read: their column, the column of their times, their number, the label of
-	// run k, runs lo to hi, the label of an event, and the first run with that label (after run
-	// after, if not "").
+	// run k, runs lo to hi, the label of an activity type (a parameter), and the first run with
+	// that label (after run after, if not "").
 	seq, times, n, atK, slice := "labels", "starts", "cardinality(labels)", "labels[k]", "labels[lo:hi] as pl"
-	label := func(e Event) string { return a.addTyped(e.ActivityType, "text") }
+	label := func(typ string) string { return typ }
 	find := func(l, after string) string {
 		if after == "" {
 			return "array_position(labels, " + l + ")"
@@ -180,8 +196,8 @@ func (q *PathsQuery) sessionSlices(a *sqlArgs, codes bool) func(from string) str
 		seq, times, n, atK, slice = "codes", "gaps", "length(codes)", "substr(codes, k, 1)", "substr(codes, lo, hi - lo + 1) as pc"
 		// A type without a code is in none of the rollup's sessions: its code is null, and so
 		// is its position.
-		label = func(e Event) string {
-			return "(select code from bdc_analytics.activity_type_codes where activity_type = " + a.addTyped(e.ActivityType, "text") + ")"
+		label = func(typ string) string {
+			return "(select code from bdc_analytics.activity_type_codes where activity_type = " + typ + ")"
 		}
 		find = func(l, after string) string {
 			if after == "" {
@@ -190,33 +206,34 @@ func (q *PathsQuery) sessionSlices(a *sqlArgs, codes bool) func(from string) str
 			return "nullif(strpos(substr(codes, " + after + " + 1), " + l + "), 0) + " + after
 		}
 	}
-	// first is the index of the first run matching e (after run after, if not "").
-	first := func(e Event, after string) string {
-		if e.ActivityType == "" { // any activity
+	// first is the index of the first run of the activity type typ ("": any activity), after
+	// run after if not "".
+	first := func(typ, after string) string {
+		if typ == "" {
 			next := "1"
 			if after != "" {
 				next = after + " + 1"
 			}
 			return "case when " + next + " <= " + n + " then " + next + " end"
 		}
-		return find(label(e), after)
+		return find(label(typ), after)
 	}
 	k := "1"
 	if hasStart {
-		k = first(q.StartPoint, "")
+		k = first(p.start, "")
 	}
-	lim := a.addTyped(q.StepLimit, "int")
+	lim := p.lim
 	var m, lo, hi, keep string
 	switch {
 	case hasEnd && hasStart:
 		same := "runs[k] >= 2"
-		if q.EndPoint.ActivityType != "" {
-			same = atK + " = " + label(q.EndPoint) + " and " + same
+		if p.end != "" {
+			same = atK + " = " + label(p.end) + " and " + same
 		}
-		m = "case when " + same + " then k else " + first(q.EndPoint, "k") + " end"
+		m = "case when " + same + " then k else " + first(p.end, "k") + " end"
 		lo, hi, keep = "k", "m", "m - k < "+lim
 	case hasEnd:
-		m = first(q.EndPoint, "")
+		m = first(p.end, "")
 		lo, hi, keep = "greatest(m - "+lim+" + 1, 1)", "m", "true"
 	default:
 		m = n

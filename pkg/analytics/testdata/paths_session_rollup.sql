@@ -44,18 +44,18 @@ rs as (
 pa as (
   select user_id, substr(codes, lo, hi - lo + 1) as pc, null::text[] as pl, gaps[lo] as g1, gaps[lo + 1] as g2, gaps[lo + 2] as g3, gaps[lo + 3] as g4 from (
     select user_id, codes, gaps, k as lo, least(m, length(codes)) as hi from (
-      select user_id, codes, gaps, k, case when substr(codes, k, 1) = (select code from bdc_analytics.activity_type_codes where activity_type = $13::text) and runs[k] >= 2 then k else nullif(strpos(substr(codes, k + 1), (select code from bdc_analytics.activity_type_codes where activity_type = $14::text)), 0) + k end as m from (
-        select user_id, codes, gaps, runs, nullif(strpos(codes, (select code from bdc_analytics.activity_type_codes where activity_type = $11::text)), 0) as k from (select r.user_id, r.codes, r.gaps, r.runs from bdc_analytics.user_session_daily r where (r.day >= $7::date and r.day <= $9::date and not r.spans_days and r.first_event_at >= $5::timestamptz and r.last_event_at < $6::timestamptz and r.user_id in (select user_id from pop) and not exists (select 1 from af where af.user_id = r.user_id and af.sid = r.session_id))) s
+      select user_id, codes, gaps, k, case when substr(codes, k, 1) = (select code from bdc_analytics.activity_type_codes where activity_type = $13::text) and runs[k] >= 2 then k else nullif(strpos(substr(codes, k + 1), (select code from bdc_analytics.activity_type_codes where activity_type = $13::text)), 0) + k end as m from (
+        select user_id, codes, gaps, runs, nullif(strpos(codes, (select code from bdc_analytics.activity_type_codes where activity_type = $12::text)), 0) as k from (select r.user_id, r.codes, r.gaps, r.runs from bdc_analytics.user_session_daily r where (r.day >= $7::date and r.day <= $9::date and not r.spans_days and r.first_event_at >= $5::timestamptz and r.last_event_at < $6::timestamptz and r.user_id in (select user_id from pop) and not exists (select 1 from af where af.user_id = r.user_id and af.sid = r.session_id))) s
       ) s where k is not null
-    ) s where m is not null and m - k < $12::int
+    ) s where m is not null and m - k < $11::int
   ) s
   union all
   select user_id, null::text as pc, labels[lo:hi] as pl, date_part('epoch', starts[lo + 1] - starts[lo]) as g1, date_part('epoch', starts[lo + 2] - starts[lo + 1]) as g2, date_part('epoch', starts[lo + 3] - starts[lo + 2]) as g3, date_part('epoch', starts[lo + 4] - starts[lo + 3]) as g4 from (
     select user_id, labels, starts, k as lo, least(m, cardinality(labels)) as hi from (
-      select user_id, labels, starts, k, case when labels[k] = $17::text and runs[k] >= 2 then k else array_position(labels, $18::text, k + 1) end as m from (
-        select user_id, labels, starts, runs, array_position(labels, $15::text) as k from rs s
+      select user_id, labels, starts, k, case when labels[k] = $13::text and runs[k] >= 2 then k else array_position(labels, $13::text, k + 1) end as m from (
+        select user_id, labels, starts, runs, array_position(labels, $12::text) as k from rs s
       ) s where k is not null
-    ) s where m is not null and m - k < $16::int
+    ) s where m is not null and m - k < $11::int
   ) s
 ),
 ga as (
@@ -85,7 +85,7 @@ kept as (
     group by i, p[i], p[i + 1]
     having true
   ) e
-  where r <= $19::int
+  where r <= $14::int
 ),
 nodes as (
   select i as step, p[i] as label, sum(n)::bigint as n, coalesce(sum(n) filter (where i = cardinality(p)), 0)::bigint as ends
@@ -104,7 +104,7 @@ select 'n', step, label, null, n, ends, null, null from nodes nd
 where exists (select 1 from kept k where (k.step = nd.step and k.src = nd.label) or (k.step + 1 = nd.step and k.dst = nd.label))
 union all
 select 'j', 0, null, null, n, 0, secs, path from (
-  select path, n, secs from jn order by n desc, path collate "C" limit $20::int
+  select path, n, secs from jn order by n desc, path collate "C" limit $15::int
 ) j
 union all
 select 't', 0, null, null, n, users, null, null from tot
@@ -118,13 +118,8 @@ select 't', 0, null, null, n, users, null, null from tot
 -- $8 = 2026-03-15T00:00:00+01:00
 -- $9 = 2026-03-14T00:00:00Z
 -- $10 = 2026-03-15T00:00:00+01:00
--- $11 = "login"
--- $12 = 5
+-- $11 = 5
+-- $12 = "login"
 -- $13 = "booking"
--- $14 = "booking"
--- $15 = "login"
--- $16 = 5
--- $17 = "booking"
--- $18 = "booking"
--- $19 = 50
--- $20 = 10
+-- $14 = 50
+-- $15 = 10
