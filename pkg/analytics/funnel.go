@@ -190,6 +190,9 @@ type FunnelStep struct {
 // user (signup, programme completed) instead looks each later step up by index from each
 // first-step event, joined to the population first. Ordered and strict funnels then aggregate
 // each step from the attempts' columns (finishChains), unordered ones from a row per step.
+// Ordered funnels take the sorted arrays of a step of one activity type or one feature from the
+// instants rollup (bdc_analytics.user_activity_instants, migration 016) for the months it covers,
+// sorted once by the refresh, rather than sorting the range's events on every query.
 func (e *Engine) Funnel(ctx context.Context, q FunnelQuery) (*FunnelResult, error) {
 	if err := q.Validate(); err != nil {
 		return nil, err
@@ -204,7 +207,11 @@ func (e *Engine) Funnel(ctx context.Context, q FunnelQuery) (*FunnelResult, erro
 	}
 	cells := map[key]cell{}
 	first := map[string]int64{}
-	ex, err := e.query(ctx, false, func(*time.Time) Executed { return q.build() }, func(rows pgx.Rows) error {
+	rollup := ""
+	if !e.NoRollup && q.FunnelOrderType == OrderOrdered {
+		rollup = InstantsRollupName
+	}
+	ex, err := e.queryCovered(ctx, rollup, q.build, func(rows pgx.Rows) error {
 		var (
 			k key
 			c cell
@@ -249,8 +256,9 @@ func (e *Engine) Funnel(ctx context.Context, q FunnelQuery) (*FunnelResult, erro
 }
 
 // build writes the statement; it returns rows (bd, step from 1, users, median seconds, mean
-// seconds) for the steps someone reached.
-func (q *FunnelQuery) build() Executed {
+// seconds) for the steps someone reached. covered is the instants rollup's coverage (nil: do not
+// read it).
+func (q *FunnelQuery) build(covered *time.Time) Executed {
 	a := &sqlArgs{}
 	pop := populationCTE(a, q.Filters, q.Breakdown)
 	n := len(q.Series)
@@ -263,6 +271,7 @@ func (q *FunnelQuery) build() Executed {
 		ctes = append(ctes, q.occurrences(a))
 	}
 	w := a.addTyped(q.Window(), "interval")
+	rollup, sorts := false, false                                   // a part reads the instants rollup; one sorts raw rows by user
 	bit := func(k int) string { return strconv.Itoa(1 << (k - 1)) } // step k, from 1
 	has := func(mask string, k int) string { return "(" + mask + " & " + bit(k) + ") <> 0" }
 	var b strings.Builder
@@ -278,29 +287,44 @@ func (q *FunnelQuery) build() Executed {
 		// past it too.
 		//
 		// Each part of the occurrences (a source table, or a distinct step event read from its
-		// index) is grouped by user on its own, into the arrays of the steps it serves, so that
-		// each part's rows are sorted by the parallel workers; the arrays are joined to those of
-		// the first part, which serves step 1 (parts follow the steps' order), since a user
-		// without step-1 instants makes no attempt. Step 1's instants are only iterated, in any
-		// order: they need no sort.
-		parts, where := q.occurrenceParts(a)
+		// index or from the instants rollup) is grouped by user on its own, into the arrays of
+		// the steps it serves, so that each part's rows are sorted by the parallel workers; the
+		// arrays are joined to those of the first part, which serves step 1 (parts follow the
+		// steps' order), since a user without step-1 instants makes no attempt. Step 1's
+		// instants are only iterated, in any order: they need no sort. The rollup's arrays come
+		// sorted.
+		set := q.occurrenceParts(a)
+		instants := newInstantsReader(a, q, set, covered)
 		arrays := make([]string, n+1) // the array of step k, in its part's CTE
 		joins := ""
-		for j, p := range parts {
-			var aggs []string
+		for j, p := range set.parts {
+			var ks []int // the steps the part serves
 			for k := 1; k <= n; k++ {
-				if p.steps&(1<<(k-1)) == 0 {
-					continue
+				if p.steps&(1<<(k-1)) != 0 {
+					ks = append(ks, k)
+					arrays[k] = fmt.Sprintf("e%d.s%d", j, k)
 				}
-				order := " order by ts"
-				if k == 1 {
-					order = ""
-				}
-				aggs = append(aggs, fmt.Sprintf("array_agg(ts%s) filter (where %s) as s%d", order, has("mask", k), k))
-				arrays[k] = fmt.Sprintf("e%d.s%d", j, k)
 			}
-			ctes = append(ctes, fmt.Sprintf("e%d as (\n  select user_id, %s\n  from (%s) o\n  where %s\n  group by user_id\n)",
-				j, strings.Join(aggs, ", "), p.sql, where))
+			if instants.reads(p) {
+				// One column serves every step of the part: its rows are those of one event.
+				for _, k := range ks[1:] {
+					arrays[k] = fmt.Sprintf("e%d.s%d as s%d", j, ks[0], k)
+				}
+				ctes = append(ctes, fmt.Sprintf("e%d as (\n%s\n)", j, instants.part(*p.event, ks[0])))
+				rollup = true
+			} else {
+				var aggs []string
+				for _, k := range ks {
+					order := " order by ts"
+					if k == 1 {
+						order = ""
+					}
+					aggs = append(aggs, fmt.Sprintf("array_agg(ts%s) filter (where %s) as s%d", order, has("mask", k), k))
+				}
+				ctes = append(ctes, fmt.Sprintf("e%d as (\n  select user_id, %s\n  from (%s) o\n  where %s\n  group by user_id\n)",
+					j, strings.Join(aggs, ", "), p.sql(), set.where))
+				sorts = true
+			}
 			if j > 0 {
 				joins += fmt.Sprintf("\n  left join e%d on e%d.user_id = e0.user_id", j, j)
 			}
@@ -379,7 +403,7 @@ func (q *FunnelQuery) build() Executed {
 		return q.finish(a, ctes)
 	}
 	ex := q.finishChains(a, ctes, "best")
-	ex.ParallelSorts = q.FunnelOrderType == OrderOrdered
+	ex.Rollup, ex.ParallelSorts = rollup, sorts
 	return ex
 }
 
@@ -518,27 +542,39 @@ where s.users > 0`
 // population are left for the final join with it to drop, unless filters make the population a
 // small part of the users.
 func (q *FunnelQuery) occurrences(a *sqlArgs) string {
-	parts, where := q.occurrenceParts(a)
-	sqls := make([]string, len(parts))
-	for i, p := range parts {
-		sqls[i] = p.sql
+	set := q.occurrenceParts(a)
+	sqls := make([]string, len(set.parts))
+	for i, p := range set.parts {
+		sqls[i] = p.sql()
 	}
 	return "occ as (\n  select user_id, ts, mask from (\n    " + strings.Join(sqls, "\n    union all\n    ") +
-		"\n  ) o\n  where " + where + "\n)"
+		"\n  ) o\n  where " + set.where + "\n)"
 }
 
 // occurrencePart is one select of occurrences: rows (user_id, ts, mask) of the steps whose bits
-// are in steps, and of no other step.
+// are in steps, and of no other step. The select binds its arguments when written, so that a
+// part read otherwise (from the instants rollup) binds none.
 type occurrencePart struct {
-	sql   string
+	sql   func() string
 	steps int
+	// event is the step event of a part that reads one distinct activity step event; nil for
+	// the parts that read a source table for all the steps it serves.
+	event *Event
+}
+
+// occurrenceSet is the parts of occurrences, the condition their rows must meet, and the bounds
+// of the range, bound when used.
+type occurrenceSet struct {
+	parts    []occurrencePart
+	where    string
+	inPop    bool // where restricts the rows to the population
+	from, to *lazyArg
 }
 
 // occurrenceParts returns the selects of occurrences, one per source table or distinct step
 // event read, and the condition their rows must meet.
-func (q *FunnelQuery) occurrenceParts(a *sqlArgs) (parts []occurrencePart, where string) {
-	from := a.addTyped(q.From, "timestamptz")
-	to := a.addTyped(q.To, "timestamptz")
+func (q *FunnelQuery) occurrenceParts(a *sqlArgs) occurrenceSet {
+	set := occurrenceSet{from: a.lazy(q.From, "timestamptz"), to: a.lazy(q.To, "timestamptz"), inPop: !q.Filters.IsZero()}
 	var kinds []EventKind
 	byKind := map[EventKind][]int{}
 	for i, e := range q.Series {
@@ -548,7 +584,7 @@ func (q *FunnelQuery) occurrenceParts(a *sqlArgs) (parts []occurrencePart, where
 		byKind[e.Kind] = append(byKind[e.Kind], i)
 	}
 	inPop := ""
-	if !q.Filters.IsZero() {
+	if set.inPop {
 		inPop = "user_id in (select user_id from pop)"
 	}
 	for _, kind := range kinds {
@@ -565,36 +601,143 @@ func (q *FunnelQuery) occurrenceParts(a *sqlArgs) (parts []occurrencePart, where
 			}
 			for _, i := range firsts {
 				b := bits[q.Series[i].String()]
-				parts = append(parts, occurrencePart{steps: b, sql: "select " + s.user + " as user_id, " + s.ts + " as ts, " + strconv.Itoa(b) + " as mask from " + s.from +
-					" where " + and(s.ts+" >= "+from, s.ts+" < "+to, activityCond(a, q.Series[i]))})
+				e := q.Series[i]
+				set.parts = append(set.parts, occurrencePart{steps: b, event: &e, sql: func() string {
+					return "select " + s.user + " as user_id, " + s.ts + " as ts, " + strconv.Itoa(b) + " as mask from " + s.from +
+						" where " + and(s.ts+" >= "+set.from.String(), s.ts+" < "+set.to.String(), activityCond(a, e))
+				}})
 			}
 			continue
 		}
-		var terms, conds []string
 		steps := 0
 		for _, i := range byKind[kind] {
 			steps |= 1 << i
-			bit := strconv.Itoa(1 << i)
-			c := ""
-			if kind == EventActivity {
-				c = activityCond(a, q.Series[i])
-			}
-			if c == "" {
-				terms = append(terms, bit)
-				conds = append(conds, "true")
-			} else {
-				terms = append(terms, "case when "+c+" then "+bit+" else 0 end")
-				conds = append(conds, c)
-			}
 		}
-		match := or(conds...)
-		if slices.Contains(conds, "true") {
-			match = ""
-		}
-		parts = append(parts, occurrencePart{steps: steps, sql: "select " + s.user + " as user_id, " + s.ts + " as ts, " + strings.Join(terms, " | ") + " as mask from " + s.from +
-			" where " + and(s.ts+" >= "+from, s.ts+" < "+to, s.cond, match)})
+		set.parts = append(set.parts, occurrencePart{steps: steps, sql: func() string {
+			var terms, conds []string
+			for _, i := range byKind[kind] {
+				bit := strconv.Itoa(1 << i)
+				c := ""
+				if kind == EventActivity {
+					c = activityCond(a, q.Series[i])
+				}
+				if c == "" {
+					terms = append(terms, bit)
+					conds = append(conds, "true")
+				} else {
+					terms = append(terms, "case when "+c+" then "+bit+" else 0 end")
+					conds = append(conds, c)
+				}
+			}
+			match := or(conds...)
+			if slices.Contains(conds, "true") {
+				match = ""
+			}
+			return "select " + s.user + " as user_id, " + s.ts + " as ts, " + strings.Join(terms, " | ") + " as mask from " + s.from +
+				" where " + and(s.ts+" >= "+set.from.String(), s.ts+" < "+set.to.String(), s.cond, match)
+		}})
 	}
-	return parts, and(inPop, "mask <> 0")
+	set.where = and(inPop, "mask <> 0")
+	return set
+}
+
+// instantsReader writes the parts of an ordered funnel that read the instants rollup (migration
+// 016): those that read one activity type or one feature (not both), when the rollup covers
+// the start of the range. The months and the rollup's end are bound once for all of them.
+type instantsReader struct {
+	a      *sqlArgs
+	q      *FunnelQuery
+	set    occurrenceSet
+	cut    time.Time // the first instant the rollup does not cover
+	cutArg *lazyArg
+	months []civil  // the Europe/Paris months of [From, min(To, cut)), by their first day
+	monthP []string // their placeholders, bound on first use
+}
+
+// newInstantsReader returns the reader of q's parts given the rollup's coverage; nil when the
+// rollup is not to be read (covered nil) or covers nothing of the range.
+func newInstantsReader(a *sqlArgs, q *FunnelQuery, set occurrenceSet, covered *time.Time) *instantsReader {
+	if covered == nil {
+		return nil
+	}
+	r := &instantsReader{a: a, q: q, set: set, cut: midnight(*covered, platformLocation)}
+	if !r.cut.After(q.From) {
+		return nil
+	}
+	r.cutArg = a.lazy(r.cut, "timestamptz")
+	end := q.To
+	if r.cut.Before(end) {
+		end = r.cut
+	}
+	from := dateOf(q.From, platformLocation)
+	for m := time.Date(from.Year(), from.Month(), 1, 0, 0, 0, 0, time.UTC); midnight(m, platformLocation).Before(end); m = m.AddDate(0, 1, 0) {
+		r.months = append(r.months, m)
+	}
+	r.monthP = make([]string, len(r.months))
+	return r
+}
+
+// reads says whether the part p reads the rollup.
+func (r *instantsReader) reads(p occurrencePart) bool {
+	return r != nil && p.event != nil && rollupCapable(*p.event)
+}
+
+// month is the placeholder of the i-th month.
+func (r *instantsReader) month(i int) string {
+	if r.monthP[i] == "" {
+		r.monthP[i] = r.a.addTyped(r.months[i], "date")
+	}
+	return r.monthP[i]
+}
+
+// part is the body of the CTE of a part that reads the event e: per user, the column s<k> (k
+// the part's first step), the instants of e in the range in ascending order. The rollup's sorted
+// arrays of the range's months are concatenated in month order, the first and last cut to the
+// range by binary search (width_bucket counts the elements at or before an instant, and instants
+// are whole microseconds), then those of the raw rows from the rollup's end to To. Nothing is
+// sorted but those raw rows: one aggregate per month picks its row, whatever order the rows
+// come in.
+func (r *instantsReader) part(e Event, k int) string {
+	q, a := r.q, r.a
+	dim, name := "t", e.ActivityType
+	if e.Feature != "" {
+		dim, name = "f", e.Feature
+	}
+	var aggs, pieces []string
+	for i, m := range r.months {
+		aggs = append(aggs, fmt.Sprintf("max(r.instants) filter (where r.month = %s) as m%d", r.month(i), i))
+		lo, hi := "", ""
+		if i == 0 && q.From.After(midnight(m, platformLocation)) {
+			lo = fmt.Sprintf("width_bucket(%s - interval '1 microsecond', g.m%d) + 1", r.set.from, i)
+		}
+		if q.To.Before(midnight(m.AddDate(0, 1, 0), platformLocation)) {
+			hi = fmt.Sprintf("width_bucket(%s - interval '1 microsecond', g.m%d)", r.set.to, i)
+		}
+		piece := fmt.Sprintf("g.m%d", i)
+		if lo != "" || hi != "" {
+			piece = fmt.Sprintf("g.m%d[%s:%s]", i, lo, hi)
+		}
+		pieces = append(pieces, piece)
+	}
+	inPop := func(user string) string {
+		if !r.set.inPop {
+			return ""
+		}
+		return user + " in (select user_id from pop)"
+	}
+	from := "(\n    select r.user_id, " + strings.Join(aggs, ", ") + "\n    from bdc_analytics.user_activity_instants r\n    where " +
+		and("r.dimension = '"+dim+"'", "r.name = "+a.addTyped(name, "text"), "r.month >= "+r.month(0), "r.month <= "+r.month(len(r.months)-1),
+			inPop("r.user_id")) + "\n    group by r.user_id\n  ) g"
+	user := "g.user_id"
+	if q.To.After(r.cut) {
+		s := sourceOf(a, EventActivity, q.Filters)
+		from += " full join (\n    select " + s.user + " as user_id, array_agg(" + s.ts + " order by " + s.ts + ") as t from " + s.from + "\n    where " +
+			and(s.ts+" >= "+r.cutArg.String(), s.ts+" < "+r.set.to.String(), activityCond(a, e), inPop(s.user)) + "\n    group by " + s.user +
+			"\n  ) t on t.user_id = g.user_id"
+		user = "coalesce(g.user_id, t.user_id)"
+		pieces = append(pieces, "t.t")
+	}
+	return fmt.Sprintf("  select %s as user_id, %s as s%d\n  from %s", user, strings.Join(pieces, " || "), k, from)
 }
 
 // selectiveActivity reports whether every activity step names an activity type or a feature.

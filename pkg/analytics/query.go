@@ -320,12 +320,14 @@ type Executed struct {
 	// Args are the values bound to the placeholders, in order.
 	Args []any `json:"args"`
 	// Rollup is true when the statement reads a rollup (bdc_analytics.user_activity_daily, or
-	// user_activity_hourly for the heatmap), for the days it covers; it reads raw rows for the
-	// days after. It is false before the first refresh, in a time zone other than the
-	// platform's (for the heatmap: one not a whole number of hours from UTC), for events the
-	// rollup cannot answer (appointments, evaluations, signups, an activity type and a feature
-	// together; for the heatmap any event but every activity, or counts by type), and for the
-	// kinds that need every event's instant (funnels, paths).
+	// user_activity_hourly for the heatmap, user_session_daily for paths, user_activity_instants
+	// for ordered funnels), for the days it covers; it reads raw rows for the days after. It is
+	// false before the first refresh, in a time zone other than the platform's for the kinds
+	// that count days (for the heatmap: one not a whole number of hours from UTC), and for events
+	// the rollup cannot answer (appointments, evaluations, signups, an activity type and a
+	// feature together; for the heatmap any event but every activity, or counts by type; for
+	// funnels, strict and unordered ones, and ordered ones whose first step happens once per
+	// user).
 	Rollup bool `json:"rollup"`
 	// Serial is true when the statement runs without parallel workers: when its aggregate
 	// has about as many groups as rows, merging the workers' partial aggregates costs more

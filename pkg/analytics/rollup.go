@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -26,6 +27,10 @@ const RollupName = "user_activity_daily"
 // (migration 010), which paths read: its coverage is its own, since a platform that migrates
 // with a daily rollup in place gets its sessions on the next refresh.
 const SessionRollupName = "user_session_daily"
+
+// InstantsRollupName is the row of bdc_analytics.rollup_watermark of the instants rollup
+// (migration 016), which ordered funnels read: its coverage is its own, as the session rollup's.
+const InstantsRollupName = "user_activity_instants"
 
 // maxFeatureBit is the highest bit of bdc_analytics.feature_bits (migration 012): 63 features
 // get a bit of user_activity_daily.feature_mask, the others stay in extra_features.
@@ -58,9 +63,11 @@ type RefreshStats struct {
 	// TouchedDays is the number of already covered days recomputed because rows arrived for
 	// them since the last refresh.
 	TouchedDays int
-	// Rows is the number of daily rollup rows written; SessionRows the number of session rows.
+	// Rows is the number of daily rollup rows written; SessionRows the number of session rows,
+	// InstantRows the number of rows of the instants rollup.
 	Rows        int64
 	SessionRows int64
+	InstantRows int64
 }
 
 // RefreshRollups brings the daily activity rollup up to today (Europe/Paris), incrementally: see
@@ -115,6 +122,7 @@ func RefreshRollupsWith(ctx context.Context, db *store.DB, opts RefreshOptions) 
 	}{
 		{"bdc_analytics.user_activity_daily, bdc_analytics.user_activity_hourly, bdc_analytics.user_activity_weekly, bdc_analytics.user_activity_monthly", stats.Rows},
 		{"bdc_analytics.user_session_daily", stats.SessionRows},
+		{"bdc_analytics.user_activity_instants", stats.InstantRows},
 	} {
 		var tuples float64
 		first, _, _ := strings.Cut(t.tables, ",")
@@ -152,7 +160,7 @@ func settledHighID(ctx context.Context, conn *pgx.Conn) (int64, error) {
 }
 
 // refresh brings every rollup up to date in one transaction, each from its own watermark row;
-// the stats are the daily rollup's, with the session rows written.
+// the stats are the daily rollup's, with the session and instants rows written.
 func refresh(ctx context.Context, tx pgx.Tx, high int64, opts RefreshOptions) (RefreshStats, error) {
 	stats, err := refreshSet(ctx, tx, high, opts, RollupName, writeDaily)
 	if err != nil {
@@ -163,6 +171,11 @@ func refresh(ctx context.Context, tx pgx.Tx, high int64, opts RefreshOptions) (R
 		return RefreshStats{}, err
 	}
 	stats.SessionRows = sessions.Rows
+	instants, err := refreshSet(ctx, tx, high, opts, InstantsRollupName, writeInstants)
+	if err != nil {
+		return RefreshStats{}, err
+	}
+	stats.InstantRows = instants.Rows
 	return stats, nil
 }
 
@@ -279,10 +292,12 @@ func refreshSet(ctx context.Context, tx pgx.Tx, high int64, opts RefreshOptions,
 		return RefreshStats{}, fmt.Errorf("couldn't advance the watermark of %s: %w", name, err)
 	}
 
+	// On a first build, the new days are the days with activity, which the daily rollup
+	// (refreshed first) has just written.
 	stats := RefreshStats{LastID: newLast, CoveredUntil: newCovered, TouchedDays: len(touched), Rows: rows}
 	if covered != nil {
 		stats.NewDays = int(newCovered.Sub(*covered).Hours() / 24)
-	} else if err := tx.QueryRow(ctx, "select count(distinct day) from bdc_analytics."+name).Scan(&stats.NewDays); err != nil {
+	} else if err := tx.QueryRow(ctx, "select count(distinct day) from bdc_analytics.user_activity_daily").Scan(&stats.NewDays); err != nil {
 		return RefreshStats{}, fmt.Errorf("couldn't count the rolled-up days: %w", err)
 	}
 	return stats, nil
@@ -489,6 +504,64 @@ func writeSessions(ctx context.Context, tx pgx.Tx, r recompute) (int64, error) {
 		return 0, fmt.Errorf("couldn't flag the sessions over several days: %w", err)
 	}
 	return tag.RowsAffected(), nil
+}
+
+// writeInstants rewrites the months of the instants rollup that hold a day to recompute (every
+// month on a first build), from raw rows: per activity type or feature, month and user, the
+// instants in ascending order. A month's row holds the days before the new coverage only.
+// Rows go in the order of the primary key, so that the months of one activity type or feature
+// are a range of pages.
+func writeInstants(ctx context.Context, tx pgx.Tx, r recompute) (int64, error) {
+	a := &sqlArgs{}
+	hi := "(" + a.addTyped(r.hi, "date") + "::timestamp at time zone " + platformZone + ")"
+	raw := "select x.user_id, x.occurred_at, x.activity_type, x.feature, date_trunc('month', x.occurred_at at time zone " + platformZone +
+		")::date as month from bdc.user_activities x where x.occurred_at < " + hi
+	if r.first {
+		if _, err := tx.Exec(ctx, "delete from bdc_analytics.user_activity_instants"); err != nil {
+			return 0, fmt.Errorf("couldn't empty the instants rollup: %w", err)
+		}
+	} else {
+		months := recomputedMonths(r)
+		if len(months) == 0 {
+			return 0, nil
+		}
+		if _, err := tx.Exec(ctx, "delete from bdc_analytics.user_activity_instants where month = any($1)", months); err != nil {
+			return 0, fmt.Errorf("couldn't delete the months of the instants rollup to recompute: %w", err)
+		}
+		m := a.addTyped(months, "date[]")
+		raw = "select x.user_id, x.occurred_at, x.activity_type, x.feature, m.month from unnest(" + m + ") as m(month)" +
+			" join bdc.user_activities x on x.occurred_at >= (m.month::timestamp at time zone " + platformZone + ")" +
+			" and x.occurred_at < least(((m.month + interval '1 month')::timestamp at time zone " + platformZone + "), " + hi + ")"
+	}
+	tag, err := tx.Exec(ctx, `
+		insert into bdc_analytics.user_activity_instants (dimension, name, month, user_id, instants)
+		select d.dimension, d.name, x.month, x.user_id, array_agg(x.occurred_at order by x.occurred_at)
+		from (`+raw+`) x
+		cross join lateral (values ('t'::"char", x.activity_type), ('f'::"char", x.feature)) as d(dimension, name)
+		where d.name is not null
+		group by d.dimension, d.name, x.month, x.user_id
+		order by d.dimension, d.name, x.month, x.user_id`, a.vals...)
+	if err != nil {
+		return 0, fmt.Errorf("couldn't write the instants rollup: %w", err)
+	}
+	return tag.RowsAffected(), nil
+}
+
+// recomputedMonths lists the first days of the Europe/Paris months that hold a day r
+// recomputes, in order.
+func recomputedMonths(r recompute) []time.Time {
+	monthOf := func(d time.Time) time.Time { return time.Date(d.Year(), d.Month(), 1, 0, 0, 0, 0, time.UTC) }
+	var months []time.Time
+	for _, d := range r.touched {
+		months = append(months, monthOf(d))
+	}
+	if r.lo != nil && r.lo.Before(r.hi) {
+		for m := monthOf(*r.lo); m.Before(r.hi); m = m.AddDate(0, 1, 0) {
+			months = append(months, m)
+		}
+	}
+	slices.SortFunc(months, time.Time.Compare)
+	return slices.CompactFunc(months, time.Time.Equal)
 }
 
 // platformLocation is DefaultTimeZone, embedded with time/tzdata.

@@ -154,6 +154,66 @@ func checkRollup(t *testing.T, conn *pgx.Conn, until time.Time) {
 	checkPeriods(t, conn, want, bits)
 	checkHourly(t, conn, until)
 	checkSessions(t, conn, until)
+	checkInstants(t, conn, until)
+}
+
+// checkInstants compares the instants rollup with the raw rows of the Europe/Paris days before
+// until: per activity type and per feature, month and user, every instant in ascending order.
+func checkInstants(t *testing.T, conn *pgx.Conn, until time.Time) {
+	t.Helper()
+	type key struct {
+		dim, name, month string
+		user             int64
+	}
+	want := map[key][]time.Time{}
+	rows, err := conn.Query(t.Context(), "select user_id, occurred_at, activity_type, coalesce(feature, '') from bdc.user_activities")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var (
+		user         int64
+		at           time.Time
+		typ, feature string
+		end          = until.Format(time.DateOnly)
+	)
+	if _, err := pgx.ForEachRow(rows, []any{&user, &at, &typ, &feature}, func() error {
+		local := at.In(paris)
+		if local.Format(time.DateOnly) >= end {
+			return nil
+		}
+		month := local.Format("2006-01") + "-01"
+		want[key{"t", typ, month, user}] = append(want[key{"t", typ, month, user}], at)
+		if feature != "" {
+			want[key{"f", feature, month, user}] = append(want[key{"f", feature, month, user}], at)
+		}
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	got := map[key][]time.Time{}
+	rows, err = conn.Query(t.Context(), "select dimension::text, name, month::text, user_id, instants from bdc_analytics.user_activity_instants")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var (
+		k  key
+		ts []time.Time
+	)
+	if _, err := pgx.ForEachRow(rows, []any{&k.dim, &k.name, &k.month, &k.user, &ts}, func() error {
+		got[k] = ts
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != len(want) {
+		t.Fatalf("instants rollup has %d rows, want %d", len(got), len(want))
+	}
+	for k, w := range want {
+		slices.SortFunc(w, time.Time.Compare)
+		if g, ok := got[k]; !ok || !slices.EqualFunc(g, w, time.Time.Equal) {
+			t.Fatalf("instants rollup of %+v = %v, want %v", k, g, w)
+		}
+	}
 }
 
 // checkFeatureBits checks that each rollup row's features are those of its mask, by the bits
@@ -530,7 +590,8 @@ func TestRefreshRollupsIncrementalAndExact(t *testing.T) {
 	// Migration 009 creates the hourly rollup on a database whose daily rollup already covers
 	// days: it fills those days from the same rows. Taking it down and up again here must give
 	// back the hourly rows the refreshes wrote. Migration 010's session rollup starts empty, with
-	// no coverage of its own; the next refresh builds it whole, and only it. Migration 011 gives
+	// no coverage of its own; the next refresh builds it whole, and only it (with the instants
+	// rollup of migration 016, likewise). Migration 011 gives
 	// the rows in place their previous days, and 014 the weekly and monthly rows of the days in place
 	// (checkRollup compares them).
 	if err := d.DB.MigrateTo(ctx, 8); err != nil {
@@ -541,7 +602,7 @@ func TestRefreshRollupsIncrementalAndExact(t *testing.T) {
 	}
 	checkHourly(t, conn, day(2026, 6, 2))
 	st, err = analytics.RefreshRollupsWith(ctx, d.DB, analytics.RefreshOptions{Until: day(2026, 6, 2)})
-	if err != nil || st.NewDays != 0 || st.Rows != 0 || st.SessionRows == 0 {
+	if err != nil || st.NewDays != 0 || st.Rows != 0 || st.SessionRows == 0 || st.InstantRows == 0 {
 		t.Fatalf("refresh after migration 010: %+v, %v", st, err)
 	}
 	checkRollup(t, conn, day(2026, 6, 2))

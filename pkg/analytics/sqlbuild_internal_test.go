@@ -97,7 +97,9 @@ func TestValuesAreBound(t *testing.T) {
 		if err := q.Validate(); err != nil {
 			t.Fatal(err)
 		}
-		checkBound(t, q.build(), evil)
+		for _, c := range []*time.Time{nil, ptr(time.Date(2026, 2, 10, 0, 0, 0, 0, time.UTC))} {
+			checkBound(t, q.build(c), evil)
+		}
 	}
 	// The other kinds, with every parameter that reaches the statement set to the evil value.
 	covered := ptr(time.Date(2026, 2, 10, 0, 0, 0, 0, time.UTC))
@@ -201,24 +203,33 @@ func TestGoldenSQL(t *testing.T) {
 		"funnel_ordered": func() (Executed, error) {
 			q := FunnelQuery{Query: Query{From: from, To: to, Filters: filters}, Series: steps, Breakdown: BreakdownAcquisitionChannel}
 			err := q.Validate()
-			return q.build(), err
+			return q.build(nil), err
 		},
 		"funnel_ordered_windows": func() (Executed, error) {
 			// A first step that happens many times per user: the window plan.
 			q := FunnelQuery{Query: Query{From: from, To: to, Filters: filters}, Series: append([]Event{{Kind: EventActivity, ActivityType: "login"}}, steps[1:]...),
 				Breakdown: BreakdownAcquisitionChannel}
 			err := q.Validate()
-			return q.build(), err
+			return q.build(nil), err
+		},
+		"funnel_ordered_instants_rollup": func() (Executed, error) {
+			// Activity steps read from the instants rollup, cut to a range inside months, with
+			// raw rows after its coverage; the appointment step reads its table.
+			q := FunnelQuery{Query: Query{From: from.Add(36 * time.Hour), To: to.Add(-50 * time.Hour), Filters: filters},
+				Series: []Event{{Kind: EventActivity, ActivityType: "login"}, {Kind: EventActivity, Feature: "calendar"},
+					{Kind: EventAppointmentBooked}, {Kind: EventActivity, ActivityType: "login"}}}
+			err := q.Validate()
+			return q.build(ptr(time.Date(2026, 4, 10, 0, 0, 0, 0, time.UTC))), err
 		},
 		"funnel_strict": func() (Executed, error) {
 			q := FunnelQuery{Query: Query{From: from, To: to}, Series: steps, FunnelOrderType: OrderStrict}
 			err := q.Validate()
-			return q.build(), err
+			return q.build(nil), err
 		},
 		"funnel_unordered": func() (Executed, error) {
 			q := FunnelQuery{Query: Query{From: from, To: to}, Series: steps, FunnelOrderType: OrderUnordered}
 			err := q.Validate()
-			return q.build(), err
+			return q.build(nil), err
 		},
 	}
 	covered := ptr(time.Date(2026, 3, 15, 0, 0, 0, 0, time.UTC))

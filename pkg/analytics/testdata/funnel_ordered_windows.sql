@@ -6,25 +6,25 @@ with pop as not materialized (
 ),
 e0 as (
   select user_id, array_agg(ts) filter (where (mask & 1) <> 0) as s1
-  from (select x.user_id as user_id, x.occurred_at as ts, 1 as mask from bdc.user_activities x where (x.occurred_at >= $6::timestamptz and x.occurred_at < $7::timestamptz and x.activity_type = $8::text)) o
+  from (select x.user_id as user_id, x.occurred_at as ts, 1 as mask from bdc.user_activities x where (x.occurred_at >= $8::timestamptz and x.occurred_at < $9::timestamptz and x.activity_type = $10::text)) o
   where (user_id in (select user_id from pop) and mask <> 0)
   group by user_id
 ),
 e1 as (
   select user_id, array_agg(ts order by ts) filter (where (mask & 2) <> 0) as s2
-  from (select x.user_id as user_id, x.occurred_at as ts, 2 as mask from bdc.user_activities x where (x.occurred_at >= $6::timestamptz and x.occurred_at < $7::timestamptz and x.activity_type = $9::text)) o
+  from (select x.user_id as user_id, x.occurred_at as ts, 2 as mask from bdc.user_activities x where (x.occurred_at >= $8::timestamptz and x.occurred_at < $9::timestamptz and x.activity_type = $11::text)) o
   where (user_id in (select user_id from pop) and mask <> 0)
   group by user_id
 ),
 e2 as (
   select user_id, array_agg(ts order by ts) filter (where (mask & 4) <> 0) as s3
-  from (select b.user_id as user_id, x.booked_at as ts, 4 as mask from bdc.appointments x join bdc.beneficiaries b on b.id = x.beneficiary_id where (x.booked_at >= $6::timestamptz and x.booked_at < $7::timestamptz and x.channel = any($10::text[]))) o
+  from (select b.user_id as user_id, x.booked_at as ts, 4 as mask from bdc.appointments x join bdc.beneficiaries b on b.id = x.beneficiary_id where (x.booked_at >= $8::timestamptz and x.booked_at < $9::timestamptz and x.channel = any($6::text[]))) o
   where (user_id in (select user_id from pop) and mask <> 0)
   group by user_id
 ),
 e3 as (
   select user_id, array_agg(ts order by ts) filter (where (mask & 8) <> 0) as s4
-  from (select b.user_id as user_id, x.scheduled_at as ts, 8 as mask from bdc.appointments x join bdc.beneficiaries b on b.id = x.beneficiary_id where (x.scheduled_at >= $6::timestamptz and x.scheduled_at < $7::timestamptz and (x.status = 'completed' and x.channel = any($11::text[])))) o
+  from (select b.user_id as user_id, x.scheduled_at as ts, 8 as mask from bdc.appointments x join bdc.beneficiaries b on b.id = x.beneficiary_id where (x.scheduled_at >= $8::timestamptz and x.scheduled_at < $9::timestamptz and (x.status = 'completed' and x.channel = any($7::text[])))) o
   where (user_id in (select user_id from pop) and mask <> 0)
   group by user_id
 ),
@@ -69,9 +69,9 @@ where s.users > 0
 -- $3 = [34,150]
 -- $4 = ["video"]
 -- $5 = 336h0m0s
--- $6 = 2026-01-01T00:00:00Z
--- $7 = 2026-06-01T00:00:00Z
--- $8 = "login"
--- $9 = "booking"
--- $10 = ["video"]
--- $11 = ["video"]
+-- $6 = ["video"]
+-- $7 = ["video"]
+-- $8 = 2026-01-01T00:00:00Z
+-- $9 = 2026-06-01T00:00:00Z
+-- $10 = "login"
+-- $11 = "booking"
