@@ -271,7 +271,8 @@ func (q *FunnelQuery) build(covered *time.Time) Executed {
 		ctes = append(ctes, q.occurrences(a))
 	}
 	w := a.addTyped(q.Window(), "interval")
-	rollup, sorts := false, false                                   // a part reads the instants rollup; one sorts raw rows by user
+	// Whether a part reads the instants rollup, and whether one sorts raw rows by user.
+	rollup, sorts := false, false
 	bit := func(k int) string { return strconv.Itoa(1 << (k - 1)) } // step k, from 1
 	has := func(mask string, k int) string { return "(" + mask + " & " + bit(k) + ") <> 0" }
 	var b strings.Builder
