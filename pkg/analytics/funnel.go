@@ -644,15 +644,16 @@ func (q *FunnelQuery) occurrenceParts(a *sqlArgs) occurrenceSet {
 
 // instantsReader writes the parts of an ordered funnel that read the instants rollup (migration
 // 016): those that read one activity type or one feature (not both), when the rollup covers
-// the start of the range. The months and the rollup's end are bound once for all of them.
+// the start of the range. The range's months and the rollup's end are bound once for all of
+// them.
 type instantsReader struct {
-	a      *sqlArgs
-	q      *FunnelQuery
-	set    occurrenceSet
-	cut    time.Time // the first instant the rollup does not cover
-	cutArg *lazyArg
-	months []civil  // the Europe/Paris months of [From, min(To, cut)), by their first day
-	monthP []string // their placeholders, bound on first use
+	a                *sqlArgs
+	q                *FunnelQuery
+	set              occurrenceSet
+	cut              time.Time // the first instant the rollup does not cover
+	cutArg           *lazyArg
+	first, last      *lazyArg // the first and last Europe/Paris months of [From, min(To, cut)), by their first day
+	cutFrom, cutUpTo bool     // the first month starts before From; the last ends after To
 }
 
 // newInstantsReader returns the reader of q's parts given the rollup's coverage; nil when the
@@ -665,60 +666,37 @@ func newInstantsReader(a *sqlArgs, q *FunnelQuery, set occurrenceSet, covered *t
 	if !r.cut.After(q.From) {
 		return nil
 	}
-	r.cutArg = a.lazy(r.cut, "timestamptz")
 	end := q.To
 	if r.cut.Before(end) {
 		end = r.cut
 	}
-	from := dateOf(q.From, platformLocation)
-	for m := time.Date(from.Year(), from.Month(), 1, 0, 0, 0, 0, time.UTC); midnight(m, platformLocation).Before(end); m = m.AddDate(0, 1, 0) {
-		r.months = append(r.months, m)
-	}
-	r.monthP = make([]string, len(r.months))
+	first, last := monthOf(dateOf(q.From, platformLocation)), monthOf(dateOf(end.Add(-time.Microsecond), platformLocation))
+	r.cutArg, r.first, r.last = a.lazy(r.cut, "timestamptz"), a.lazy(first, "date"), a.lazy(last, "date")
+	r.cutFrom = q.From.After(midnight(first, platformLocation))
+	r.cutUpTo = q.To.Before(midnight(last.AddDate(0, 1, 0), platformLocation))
 	return r
 }
+
+// monthOf is the first day of d's month.
+func monthOf(d civil) civil { return time.Date(d.Year(), d.Month(), 1, 0, 0, 0, 0, time.UTC) }
 
 // reads says whether the part p reads the rollup.
 func (r *instantsReader) reads(p occurrencePart) bool {
 	return r != nil && p.event != nil && rollupCapable(*p.event)
 }
 
-// month is the placeholder of the i-th month.
-func (r *instantsReader) month(i int) string {
-	if r.monthP[i] == "" {
-		r.monthP[i] = r.a.addTyped(r.months[i], "date")
-	}
-	return r.monthP[i]
-}
-
 // part is the body of the CTE of a part that reads the event e: per user, the column s<k> (k
 // the part's first step), the instants of e in the range in ascending order. The rollup's sorted
-// arrays of the range's months are concatenated in month order, the first and last cut to the
-// range by binary search (width_bucket counts the elements at or before an instant, and instants
-// are whole microseconds), then those of the raw rows from the rollup's end to To. Nothing is
-// sorted but those raw rows: one aggregate per month picks its row, whatever order the rows
-// come in.
+// arrays of the range's months are concatenated in month order (array_cat_agg, a sort of a few
+// rows per user), the result cut to the range by binary search when the range starts or ends
+// inside a month (width_bucket counts the elements at or before an instant, and instants are
+// whole microseconds), then those of the raw rows from the rollup's end to To. Nothing is sorted
+// but those raw rows and the rollup's rows of each user by month.
 func (r *instantsReader) part(e Event, k int) string {
 	q, a := r.q, r.a
 	dim, name := "t", e.ActivityType
 	if e.Feature != "" {
 		dim, name = "f", e.Feature
-	}
-	var aggs, pieces []string
-	for i, m := range r.months {
-		aggs = append(aggs, fmt.Sprintf("max(r.instants) filter (where r.month = %s) as m%d", r.month(i), i))
-		lo, hi := "", ""
-		if i == 0 && q.From.After(midnight(m, platformLocation)) {
-			lo = fmt.Sprintf("width_bucket(%s - interval '1 microsecond', g.m%d) + 1", r.set.from, i)
-		}
-		if q.To.Before(midnight(m.AddDate(0, 1, 0), platformLocation)) {
-			hi = fmt.Sprintf("width_bucket(%s - interval '1 microsecond', g.m%d)", r.set.to, i)
-		}
-		piece := fmt.Sprintf("g.m%d", i)
-		if lo != "" || hi != "" {
-			piece = fmt.Sprintf("g.m%d[%s:%s]", i, lo, hi)
-		}
-		pieces = append(pieces, piece)
 	}
 	inPop := func(user string) string {
 		if !r.set.inPop {
@@ -726,19 +704,30 @@ func (r *instantsReader) part(e Event, k int) string {
 		}
 		return user + " in (select user_id from pop)"
 	}
-	from := "(\n    select r.user_id, " + strings.Join(aggs, ", ") + "\n    from bdc_analytics.user_activity_instants r\n    where " +
-		and("r.dimension = '"+dim+"'", "r.name = "+a.addTyped(name, "text"), "r.month >= "+r.month(0), "r.month <= "+r.month(len(r.months)-1),
+	s := "g.s"
+	if r.cutFrom || r.cutUpTo {
+		lo, hi := "", ""
+		if r.cutFrom {
+			lo = fmt.Sprintf("width_bucket(%s - interval '1 microsecond', g.s) + 1", r.set.from)
+		}
+		if r.cutUpTo {
+			hi = fmt.Sprintf("width_bucket(%s - interval '1 microsecond', g.s)", r.set.to)
+		}
+		s = "g.s[" + lo + ":" + hi + "]"
+	}
+	from := "(\n    select r.user_id, bdc_analytics.array_cat_agg(r.instants order by r.month) as s\n    from bdc_analytics.user_activity_instants r\n    where " +
+		and("r.dimension = '"+dim+"'", "r.name = "+a.addTyped(name, "text"), "r.month >= "+r.first.String(), "r.month <= "+r.last.String(),
 			inPop("r.user_id")) + "\n    group by r.user_id\n  ) g"
 	user := "g.user_id"
 	if q.To.After(r.cut) {
-		s := sourceOf(a, EventActivity, q.Filters)
-		from += " full join (\n    select " + s.user + " as user_id, array_agg(" + s.ts + " order by " + s.ts + ") as t from " + s.from + "\n    where " +
-			and(s.ts+" >= "+r.cutArg.String(), s.ts+" < "+r.set.to.String(), activityCond(a, e), inPop(s.user)) + "\n    group by " + s.user +
+		x := sourceOf(a, EventActivity, q.Filters)
+		from += " full join (\n    select " + x.user + " as user_id, array_agg(" + x.ts + " order by " + x.ts + ") as t from " + x.from + "\n    where " +
+			and(x.ts+" >= "+r.cutArg.String(), x.ts+" < "+r.set.to.String(), activityCond(a, e), inPop(x.user)) + "\n    group by " + x.user +
 			"\n  ) t on t.user_id = g.user_id"
 		user = "coalesce(g.user_id, t.user_id)"
-		pieces = append(pieces, "t.t")
+		s += " || t.t"
 	}
-	return fmt.Sprintf("  select %s as user_id, %s as s%d\n  from %s", user, strings.Join(pieces, " || "), k, from)
+	return fmt.Sprintf("  select %s as user_id, %s as s%d\n  from %s", user, s, k, from)
 }
 
 // selectiveActivity reports whether every activity step names an activity type or a feature.

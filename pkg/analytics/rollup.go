@@ -550,7 +550,6 @@ func writeInstants(ctx context.Context, tx pgx.Tx, r recompute) (int64, error) {
 // recomputedMonths lists the first days of the Europe/Paris months that hold a day r
 // recomputes, in order.
 func recomputedMonths(r recompute) []time.Time {
-	monthOf := func(d time.Time) time.Time { return time.Date(d.Year(), d.Month(), 1, 0, 0, 0, 0, time.UTC) }
 	var months []time.Time
 	for _, d := range r.touched {
 		months = append(months, monthOf(d))

@@ -5,34 +5,34 @@ with pop as not materialized (
   where (b.region = any($1::text[]) and exists (select 1 from unnest($2::int[], $3::int[]) as band(lo, hi) where ag.age between band.lo and band.hi) and exists (select 1 from bdc.appointments ap where ap.beneficiary_id = b.id and ap.channel = any($4::text[])))
 ),
 e0 as (
-  select coalesce(g.user_id, t.user_id) as user_id, g.m0[width_bucket($8::timestamptz - interval '1 microsecond', g.m0) + 1:] || g.m1 || g.m2 || g.m3 || t.t as s1
+  select coalesce(g.user_id, t.user_id) as user_id, g.s[width_bucket($7::timestamptz - interval '1 microsecond', g.s) + 1:] || t.t as s1
   from (
-    select r.user_id, max(r.instants) filter (where r.month = $7::date) as m0, max(r.instants) filter (where r.month = $9::date) as m1, max(r.instants) filter (where r.month = $10::date) as m2, max(r.instants) filter (where r.month = $11::date) as m3
+    select r.user_id, bdc_analytics.array_cat_agg(r.instants order by r.month) as s
     from bdc_analytics.user_activity_instants r
-    where (r.dimension = 't' and r.name = $12::text and r.month >= $7::date and r.month <= $11::date and r.user_id in (select user_id from pop))
+    where (r.dimension = 't' and r.name = $8::text and r.month >= $9::date and r.month <= $10::date and r.user_id in (select user_id from pop))
     group by r.user_id
   ) g full join (
     select x.user_id as user_id, array_agg(x.occurred_at order by x.occurred_at) as t from bdc.user_activities x
-    where (x.occurred_at >= $13::timestamptz and x.occurred_at < $14::timestamptz and x.activity_type = $15::text and x.user_id in (select user_id from pop))
+    where (x.occurred_at >= $11::timestamptz and x.occurred_at < $12::timestamptz and x.activity_type = $13::text and x.user_id in (select user_id from pop))
     group by x.user_id
   ) t on t.user_id = g.user_id
 ),
 e1 as (
-  select coalesce(g.user_id, t.user_id) as user_id, g.m0[width_bucket($8::timestamptz - interval '1 microsecond', g.m0) + 1:] || g.m1 || g.m2 || g.m3 || t.t as s2
+  select coalesce(g.user_id, t.user_id) as user_id, g.s[width_bucket($7::timestamptz - interval '1 microsecond', g.s) + 1:] || t.t as s2
   from (
-    select r.user_id, max(r.instants) filter (where r.month = $7::date) as m0, max(r.instants) filter (where r.month = $9::date) as m1, max(r.instants) filter (where r.month = $10::date) as m2, max(r.instants) filter (where r.month = $11::date) as m3
+    select r.user_id, bdc_analytics.array_cat_agg(r.instants order by r.month) as s
     from bdc_analytics.user_activity_instants r
-    where (r.dimension = 'f' and r.name = $16::text and r.month >= $7::date and r.month <= $11::date and r.user_id in (select user_id from pop))
+    where (r.dimension = 'f' and r.name = $14::text and r.month >= $9::date and r.month <= $10::date and r.user_id in (select user_id from pop))
     group by r.user_id
   ) g full join (
     select x.user_id as user_id, array_agg(x.occurred_at order by x.occurred_at) as t from bdc.user_activities x
-    where (x.occurred_at >= $13::timestamptz and x.occurred_at < $14::timestamptz and x.feature = $17::text and x.user_id in (select user_id from pop))
+    where (x.occurred_at >= $11::timestamptz and x.occurred_at < $12::timestamptz and x.feature = $15::text and x.user_id in (select user_id from pop))
     group by x.user_id
   ) t on t.user_id = g.user_id
 ),
 e2 as (
   select user_id, array_agg(ts order by ts) filter (where (mask & 4) <> 0) as s3
-  from (select b.user_id as user_id, x.booked_at as ts, 4 as mask from bdc.appointments x join bdc.beneficiaries b on b.id = x.beneficiary_id where (x.booked_at >= $8::timestamptz and x.booked_at < $14::timestamptz and x.channel = any($6::text[]))) o
+  from (select b.user_id as user_id, x.booked_at as ts, 4 as mask from bdc.appointments x join bdc.beneficiaries b on b.id = x.beneficiary_id where (x.booked_at >= $7::timestamptz and x.booked_at < $12::timestamptz and x.channel = any($6::text[]))) o
   where (user_id in (select user_id from pop) and mask <> 0)
   group by user_id
 ),
@@ -77,14 +77,12 @@ where s.users > 0
 -- $4 = ["video"]
 -- $5 = 336h0m0s
 -- $6 = ["video"]
--- $7 = 2026-01-01T00:00:00Z
--- $8 = 2026-01-02T12:00:00Z
--- $9 = 2026-02-01T00:00:00Z
--- $10 = 2026-03-01T00:00:00Z
--- $11 = 2026-04-01T00:00:00Z
--- $12 = "login"
--- $13 = 2026-04-10T00:00:00+02:00
--- $14 = 2026-05-29T22:00:00Z
--- $15 = "login"
--- $16 = "calendar"
--- $17 = "calendar"
+-- $7 = 2026-01-02T12:00:00Z
+-- $8 = "login"
+-- $9 = 2026-01-01T00:00:00Z
+-- $10 = 2026-04-01T00:00:00Z
+-- $11 = 2026-04-10T00:00:00+02:00
+-- $12 = 2026-05-29T22:00:00Z
+-- $13 = "login"
+-- $14 = "calendar"
+-- $15 = "calendar"

@@ -21,6 +21,15 @@ comment on table bdc_analytics.user_activity_instants is
 comment on column bdc_analytics.user_activity_instants.instants is
     'occurred_at of every event of the user with that activity type (or feature) in the month, ascending, repeated instants included.';
 
+-- Concatenates arrays in the aggregate's order: funnels join a user's months, in month order,
+-- into one sorted array (array_agg cannot, for arrays of different lengths).
+create aggregate bdc_analytics.array_cat_agg(anycompatiblearray) (
+    sfunc = array_cat,
+    stype = anycompatiblearray,
+    parallel = safe
+);
+
 ---- create above / drop below ----
+drop aggregate bdc_analytics.array_cat_agg(anycompatiblearray);
 delete from bdc_analytics.rollup_watermark where rollup = 'user_activity_instants';
 drop table bdc_analytics.user_activity_instants;
