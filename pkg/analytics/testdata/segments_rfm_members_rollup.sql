@@ -4,7 +4,7 @@ with pop as not materialized (
   from bdc.beneficiaries b
   where true
 ),
-ua as (
+ua as not materialized (
   select x.user_id, sum(x.days)::int as days, sum(x.n)::bigint as events, max(x.last_at) as last_at, bit_or(x.mask) as mask
   from (select r.user_id, r.days, r.events as n, r.last_event_at as last_at, r.feature_mask as mask from bdc_analytics.user_activity_monthly r where r.start >= $2::date and r.start < $1::date
     union all
