@@ -584,10 +584,6 @@ func (q *FunnelQuery) occurrenceParts(a *sqlArgs) occurrenceSet {
 		}
 		byKind[e.Kind] = append(byKind[e.Kind], i)
 	}
-	inPop := ""
-	if set.inPop {
-		inPop = "user_id in (select user_id from pop)"
-	}
 	for _, kind := range kinds {
 		s := sourceOf(a, kind, q.Filters)
 		if kind == EventActivity && q.selectiveActivity() {
@@ -638,8 +634,17 @@ func (q *FunnelQuery) occurrenceParts(a *sqlArgs) occurrenceSet {
 				" where " + and(s.ts+" >= "+set.from.String(), s.ts+" < "+set.to.String(), s.cond, match)
 		}})
 	}
-	set.where = and(inPop, "mask <> 0")
+	set.where = and(set.popCond("user_id"), "mask <> 0")
 	return set
+}
+
+// popCond is the condition that the user (an expression) is in the population when the rows
+// must be restricted to it, "" otherwise.
+func (set occurrenceSet) popCond(user string) string {
+	if !set.inPop {
+		return ""
+	}
+	return user + " in (select user_id from pop)"
 }
 
 // instantsReader writes the parts of an ordered funnel that read the instants rollup (migration
@@ -698,12 +703,7 @@ func (r *instantsReader) part(e Event, k int) string {
 	if e.Feature != "" {
 		dim, name = "f", e.Feature
 	}
-	inPop := func(user string) string {
-		if !r.set.inPop {
-			return ""
-		}
-		return user + " in (select user_id from pop)"
-	}
+	inPop := r.set.popCond
 	s := "g.s"
 	if r.cutFrom || r.cutUpTo {
 		lo, hi := "", ""
