@@ -1,15 +1,11 @@
 package analytics_test
 
 import (
-	"context"
 	"testing"
 	"time"
 
-	"github.com/jackc/pgx/v5"
-
 	"github.com/bdc-analytics/bdc/pkg/analytics"
 	"github.com/bdc-analytics/bdc/pkg/demo"
-	"github.com/bdc-analytics/bdc/pkg/store/testdb"
 )
 
 // TestOrderedFunnelAtTheRangesBounds adds to a small platform of its own events of two activity
@@ -21,19 +17,7 @@ import (
 func TestOrderedFunnelAtTheRangesBounds(t *testing.T) {
 	ctx := t.Context()
 	end := time.Date(2026, 6, 1, 0, 0, 0, 0, paris)
-	d, err := testdb.Create(ctx, "funnel_bounds", demo.Config{Users: 100, Days: 60, Seed: 13, End: end})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = d.Drop(context.WithoutCancel(ctx)) })
-	rows, err := d.DB.Pool.Query(ctx, "select user_id from bdc.beneficiaries order by user_id limit 4")
-	if err != nil {
-		t.Fatal(err)
-	}
-	users, err := pgx.CollectRows(rows, pgx.RowTo[int64])
-	if err != nil || len(users) < 4 {
-		t.Fatalf("beneficiaries %v: %v", users, err)
-	}
+	d, users := ownPlatform(t, "funnel_bounds", demo.Config{Users: 100, Days: 60, Seed: 13, End: end}, 4)
 	from := time.Date(2026, 4, 10, 12, 0, 0, 0, paris)
 	to := time.Date(2026, 5, 20, 12, 0, 0, 0, paris)
 	const us = time.Microsecond

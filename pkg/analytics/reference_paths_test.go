@@ -12,8 +12,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/jackc/pgx/v5"
-
 	"github.com/bdc-analytics/bdc/pkg/analytics"
 	"github.com/bdc-analytics/bdc/pkg/demo"
 	"github.com/bdc-analytics/bdc/pkg/store/testdb"
@@ -305,19 +303,7 @@ func TestPathsAcrossSessionCoverage(t *testing.T) {
 func TestPathsOfSessionsOverMidnight(t *testing.T) {
 	ctx := t.Context()
 	end := time.Date(2026, 6, 1, 0, 0, 0, 0, paris)
-	d, err := testdb.Create(ctx, "paths_midnight", demo.Config{Users: 100, Days: 30, Seed: 11, End: end})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = d.Drop(context.WithoutCancel(ctx)) })
-	var users []int64
-	rows, err := d.DB.Pool.Query(ctx, "select user_id from bdc.beneficiaries order by user_id limit 3")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if users, err = pgx.CollectRows(rows, pgx.RowTo[int64]); err != nil || len(users) < 3 {
-		t.Fatalf("beneficiaries %v: %v", users, err)
-	}
+	d, users := ownPlatform(t, "paths_midnight", demo.Config{Users: 100, Days: 30, Seed: 11, End: end}, 3)
 	midnight := end.AddDate(0, 0, -5)
 	at := func(secs int) time.Time { return midnight.Add(time.Duration(secs) * time.Second) }
 	type event struct {
