@@ -350,11 +350,13 @@ func (q *FunnelQuery) build(covered *time.Time) Executed {
 			mins = append(mins, fmt.Sprintf("min(l.t1) filter (where a%d.c <= l.t1 + %s)", k, w))
 		}
 		mins = append(mins, "min(l.t1)")
+		// Step 1's instants are unnested in a select list: unnest in a from clause would store
+		// each user's in a tuplestore first (the booking funnel 391-395 -> 370-381 ms).
 		b.WriteString("select e.user_id, k.t1")
 		for k := 2; k <= n; k++ {
 			fmt.Fprintf(&b, ", case when a%d.c <= k.t1 + %s then a%d.c end as t%d", k, w, k, k)
 		}
-		b.WriteString("\n    from ev e cross join lateral (\n      select coalesce(" + strings.Join(mins, ", ") + ") as t1\n      from unnest(e.s1) as l(t1)" +
+		b.WriteString("\n    from ev e cross join lateral (\n      select coalesce(" + strings.Join(mins, ", ") + ") as t1\n      from (select unnest(e.s1) as t1) l" +
 			strings.ReplaceAll(chain("l.t1"), "\n", "\n  ") + "\n    ) k" + chain("k.t1") + "\n    where k.t1 is not null")
 		ctes = append(ctes, bestJoinCTE(b.String()))
 	case OrderStrict:

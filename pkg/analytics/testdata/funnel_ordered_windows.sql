@@ -41,7 +41,7 @@ best as (
     select e.user_id, k.t1, case when a2.c <= k.t1 + $5::interval then a2.c end as t2, case when a3.c <= k.t1 + $5::interval then a3.c end as t3, case when a4.c <= k.t1 + $5::interval then a4.c end as t4
     from ev e cross join lateral (
       select coalesce(min(l.t1) filter (where a4.c <= l.t1 + $5::interval), min(l.t1) filter (where a3.c <= l.t1 + $5::interval), min(l.t1) filter (where a2.c <= l.t1 + $5::interval), min(l.t1)) as t1
-      from unnest(e.s1) as l(t1)
+      from (select unnest(e.s1) as t1) l
         cross join lateral (select e.s2[width_bucket(l.t1, e.s2) + 1] as c) a2
         cross join lateral (select e.s3[width_bucket(a2.c, e.s3) + 1] as c) a3
         cross join lateral (select e.s4[width_bucket(a3.c, e.s4) + 1] as c) a4
