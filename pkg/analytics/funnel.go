@@ -186,9 +186,9 @@ type FunnelStep struct {
 // instant at or after the attempt's start. There are no joins between a user's events and no
 // pairing of them. A user's chain involves only their own events, so the population (and the
 // breakdown) is joined to the users' best attempts at the end, not to every event; with
-// filters, the events are also restricted to the population up front. An ordered funnel whose first step happens once per
-// user (signup, programme completed) instead looks each later step up by index from each
-// first-step event, joined to the population first. Ordered and strict funnels then aggregate
+// filters, the events are also restricted to the population up front. An ordered funnel whose
+// first step happens once per user (signup, programme completed) instead looks each later step
+// up by index from each first-step event, joined to the population first. Ordered and strict funnels then aggregate
 // each step from the attempts' columns (finishChains), unordered ones from a row per step.
 // Ordered funnels take the sorted arrays of a step of one activity type or one feature from the
 // instants rollup (bdc_analytics.user_activity_instants, migration 016) for the months it covers,
@@ -311,7 +311,7 @@ func (q *FunnelQuery) build(covered *time.Time) Executed {
 				for _, k := range ks[1:] {
 					arrays[k] = fmt.Sprintf("e%d.s%d as s%d", j, ks[0], k)
 				}
-				ctes = append(ctes, fmt.Sprintf("e%d as (\n%s\n)", j, instants.part(*p.event, ks[0])))
+				ctes = append(ctes, fmt.Sprintf("e%d as (\n%s\n)", j, instants.part(p, ks[0])))
 				rollup = true
 			} else {
 				var aggs []string
@@ -323,7 +323,7 @@ func (q *FunnelQuery) build(covered *time.Time) Executed {
 					aggs = append(aggs, fmt.Sprintf("array_agg(ts%s) filter (where %s) as s%d", order, has("mask", k), k))
 				}
 				ctes = append(ctes, fmt.Sprintf("e%d as (\n  select user_id, %s\n  from (%s) o\n  where %s\n  group by user_id\n)",
-					j, strings.Join(aggs, ", "), p.sql(), set.where))
+					j, strings.Join(aggs, ", "), p.sql(set.from.String()), set.where))
 				sorts = true
 			}
 			if j > 0 {
@@ -548,17 +548,18 @@ func (q *FunnelQuery) occurrences(a *sqlArgs) string {
 	set := q.occurrenceParts(a)
 	sqls := make([]string, len(set.parts))
 	for i, p := range set.parts {
-		sqls[i] = p.sql()
+		sqls[i] = p.sql(set.from.String())
 	}
 	return "occ as (\n  select user_id, ts, mask from (\n    " + strings.Join(sqls, "\n    union all\n    ") +
 		"\n  ) o\n  where " + set.where + "\n)"
 }
 
 // occurrencePart is one select of occurrences: rows (user_id, ts, mask) of the steps whose bits
-// are in steps, and of no other step. The select binds its arguments when written, so that a
-// part read otherwise (from the instants rollup) binds none.
+// are in steps, and of no other step, from the instant from (a placeholder; the range's start,
+// or where the instants rollup ends) to To. The select binds its arguments when written, so
+// that a part read otherwise (from the instants rollup) binds none.
 type occurrencePart struct {
-	sql   func() string
+	sql   func(from string) string
 	steps int
 	// event is the step event of a part that reads one distinct activity step event; nil for
 	// the parts that read a source table for all the steps it serves.
@@ -601,9 +602,9 @@ func (q *FunnelQuery) occurrenceParts(a *sqlArgs) occurrenceSet {
 			for _, i := range firsts {
 				b := bits[q.Series[i].String()]
 				e := q.Series[i]
-				set.parts = append(set.parts, occurrencePart{steps: b, event: &e, sql: func() string {
+				set.parts = append(set.parts, occurrencePart{steps: b, event: &e, sql: func(from string) string {
 					return "select " + s.user + " as user_id, " + s.ts + " as ts, " + strconv.Itoa(b) + " as mask from " + s.from +
-						" where " + and(s.ts+" >= "+set.from.String(), s.ts+" < "+set.to.String(), activityCond(a, e))
+						" where " + and(s.ts+" >= "+from, s.ts+" < "+set.to.String(), activityCond(a, e))
 				}})
 			}
 			continue
@@ -612,7 +613,7 @@ func (q *FunnelQuery) occurrenceParts(a *sqlArgs) occurrenceSet {
 		for _, i := range byKind[kind] {
 			steps |= 1 << i
 		}
-		set.parts = append(set.parts, occurrencePart{steps: steps, sql: func() string {
+		set.parts = append(set.parts, occurrencePart{steps: steps, sql: func(from string) string {
 			var terms, conds []string
 			for _, i := range byKind[kind] {
 				bit := strconv.Itoa(1 << i)
@@ -633,7 +634,7 @@ func (q *FunnelQuery) occurrenceParts(a *sqlArgs) occurrenceSet {
 				match = ""
 			}
 			return "select " + s.user + " as user_id, " + s.ts + " as ts, " + strings.Join(terms, " | ") + " as mask from " + s.from +
-				" where " + and(s.ts+" >= "+set.from.String(), s.ts+" < "+set.to.String(), s.cond, match)
+				" where " + and(s.ts+" >= "+from, s.ts+" < "+set.to.String(), s.cond, match)
 		}})
 	}
 	set.where = and(set.popCond("user_id"), "mask <> 0")
@@ -677,30 +678,27 @@ func newInstantsReader(a *sqlArgs, q *FunnelQuery, set occurrenceSet, covered *t
 	if r.cut.Before(end) {
 		end = r.cut
 	}
-	first, last := monthOf(dateOf(q.From, platformLocation)), monthOf(dateOf(end.Add(-time.Microsecond), platformLocation))
+	first, last := periodStart(PeriodMonth, dateOf(q.From, platformLocation)), periodStart(PeriodMonth, dateOf(end.Add(-time.Microsecond), platformLocation))
 	r.cutArg, r.first, r.last = a.lazy(r.cut, "timestamptz"), a.lazy(first, "date"), a.lazy(last, "date")
 	r.cutFrom = q.From.After(midnight(first, platformLocation))
 	r.cutUpTo = q.To.Before(midnight(last.AddDate(0, 1, 0), platformLocation))
 	return r
 }
 
-// monthOf is the first day of d's month.
-func monthOf(d civil) civil { return time.Date(d.Year(), d.Month(), 1, 0, 0, 0, 0, time.UTC) }
-
 // reads says whether the part p reads the rollup.
 func (r *instantsReader) reads(p occurrencePart) bool {
 	return r != nil && p.event != nil && rollupCapable(*p.event)
 }
 
-// part is the body of the CTE of a part that reads the event e: per user, the column s<k> (k
-// the part's first step), the instants of e in the range in ascending order. The rollup's sorted
+// part is the body of the CTE of the part p, which reads one event: per user, the column s<k> (k
+// the part's first step), the event's instants in the range in ascending order. The rollup's sorted
 // arrays of the range's months are concatenated in month order (array_cat_agg, a sort of a few
 // rows per user), the result cut to the range by binary search when the range starts or ends
 // inside a month (width_bucket counts the elements at or before an instant, and instants are
 // whole microseconds), then those of the raw rows from the rollup's end to To. Nothing is sorted
 // but those raw rows and the rollup's rows of each user by month.
-func (r *instantsReader) part(e Event, k int) string {
-	q, a := r.q, r.a
+func (r *instantsReader) part(p occurrencePart, k int) string {
+	q, a, e := r.q, r.a, *p.event
 	dim, name := "t", e.ActivityType
 	if e.Feature != "" {
 		dim, name = "f", e.Feature
@@ -722,10 +720,8 @@ func (r *instantsReader) part(e Event, k int) string {
 			inPop("r.user_id")) + "\n    group by r.user_id\n  ) g"
 	user := "g.user_id"
 	if q.To.After(r.cut) {
-		x := sourceOf(a, EventActivity, q.Filters)
-		from += " full join (\n    select " + x.user + " as user_id, array_agg(" + x.ts + " order by " + x.ts + ") as t from " + x.from + "\n    where " +
-			and(x.ts+" >= "+r.cutArg.String(), x.ts+" < "+r.set.to.String(), activityCond(a, e), inPop(x.user)) + "\n    group by " + x.user +
-			"\n  ) t on t.user_id = g.user_id"
+		from += " full join (\n    select user_id, array_agg(ts order by ts) as t from (" + p.sql(r.cutArg.String()) + ") o\n    where " +
+			r.set.where + "\n    group by user_id\n  ) t on t.user_id = g.user_id"
 		user = "coalesce(g.user_id, t.user_id)"
 		s += " || t.t"
 	}

@@ -552,10 +552,10 @@ func writeInstants(ctx context.Context, tx pgx.Tx, r recompute) (int64, error) {
 func recomputedMonths(r recompute) []time.Time {
 	var months []time.Time
 	for _, d := range r.touched {
-		months = append(months, monthOf(d))
+		months = append(months, periodStart(PeriodMonth, d))
 	}
 	if r.lo != nil && r.lo.Before(r.hi) {
-		for m := monthOf(*r.lo); m.Before(r.hi); m = m.AddDate(0, 1, 0) {
+		for m := periodStart(PeriodMonth, *r.lo); m.Before(r.hi); m = m.AddDate(0, 1, 0) {
 			months = append(months, m)
 		}
 	}

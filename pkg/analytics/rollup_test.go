@@ -182,9 +182,10 @@ func checkInstants(t *testing.T, conn *pgx.Conn, until time.Time) {
 			return nil
 		}
 		month := local.Format("2006-01") + "-01"
-		want[key{"t", typ, month, user}] = append(want[key{"t", typ, month, user}], at)
-		if feature != "" {
-			want[key{"f", feature, month, user}] = append(want[key{"f", feature, month, user}], at)
+		for _, k := range []key{{"t", typ, month, user}, {"f", feature, month, user}} {
+			if k.dim == "t" || k.name != "" { // a feature only when the row has one
+				want[k] = append(want[k], at)
+			}
 		}
 		return nil
 	}); err != nil {

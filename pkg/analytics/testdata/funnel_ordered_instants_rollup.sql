@@ -12,9 +12,9 @@ e0 as (
     where (r.dimension = 't' and r.name = $8::text and r.month >= $9::date and r.month <= $10::date and r.user_id in (select user_id from pop))
     group by r.user_id
   ) g full join (
-    select x.user_id as user_id, array_agg(x.occurred_at order by x.occurred_at) as t from bdc.user_activities x
-    where (x.occurred_at >= $11::timestamptz and x.occurred_at < $12::timestamptz and x.activity_type = $13::text and x.user_id in (select user_id from pop))
-    group by x.user_id
+    select user_id, array_agg(ts order by ts) as t from (select x.user_id as user_id, x.occurred_at as ts, 9 as mask from bdc.user_activities x where (x.occurred_at >= $11::timestamptz and x.occurred_at < $12::timestamptz and x.activity_type = $13::text)) o
+    where (user_id in (select user_id from pop) and mask <> 0)
+    group by user_id
   ) t on t.user_id = g.user_id
 ),
 e1 as (
@@ -25,9 +25,9 @@ e1 as (
     where (r.dimension = 'f' and r.name = $14::text and r.month >= $9::date and r.month <= $10::date and r.user_id in (select user_id from pop))
     group by r.user_id
   ) g full join (
-    select x.user_id as user_id, array_agg(x.occurred_at order by x.occurred_at) as t from bdc.user_activities x
-    where (x.occurred_at >= $11::timestamptz and x.occurred_at < $12::timestamptz and x.feature = $15::text and x.user_id in (select user_id from pop))
-    group by x.user_id
+    select user_id, array_agg(ts order by ts) as t from (select x.user_id as user_id, x.occurred_at as ts, 2 as mask from bdc.user_activities x where (x.occurred_at >= $11::timestamptz and x.occurred_at < $12::timestamptz and x.feature = $15::text)) o
+    where (user_id in (select user_id from pop) and mask <> 0)
+    group by user_id
   ) t on t.user_id = g.user_id
 ),
 e2 as (
